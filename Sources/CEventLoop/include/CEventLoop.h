@@ -1,0 +1,118 @@
+#ifndef C_EVENT_LOOP_H
+#define C_EVENT_LOOP_H
+
+// The few Linux calls Glibc's Swift overlay does not export (epoll, eventfd, timerfd,
+// futex), wrapped so Swift sees plain, unpacked types, plus the thread-local slot
+// that holds the dispatcher running on the current thread.
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// MARK: Current dispatcher (thread-local)
+
+/// The dispatcher bound to this thread, or NULL. Defined in CEventLoop.c.
+extern _Thread_local void *cel_current_dispatcher_slot;
+
+static inline void *cel_current_dispatcher(void) { return cel_current_dispatcher_slot; }
+static inline void cel_set_current_dispatcher(void *dispatcher) { cel_current_dispatcher_slot = dispatcher; }
+
+/// Called with the registered pointer when a thread that registered one exits.
+typedef void (*cel_thread_exit_hook)(void *context);
+
+/// Installs the process-wide hook that `cel_register_thread_exit` arranges to call.
+void cel_set_thread_exit_hook(cel_thread_exit_hook hook);
+
+/// Arranges for the hook to be called with `context` when the calling thread exits.
+/// Returns 0 or an errno value.
+int cel_register_thread_exit(void *context);
+
+// MARK: epoll
+
+/// One readiness event, unpacked (the kernel's `struct epoll_event` is packed on x86-64).
+typedef struct cel_event {
+    uint32_t events;
+    uint64_t data;
+} cel_event;
+
+enum {
+    CEL_EPOLLIN = 0x001,
+    CEL_EPOLLOUT = 0x004,
+    CEL_EPOLLERR = 0x008,
+    CEL_EPOLLHUP = 0x010,
+    CEL_EPOLLRDHUP = 0x2000,
+    CEL_EPOLLONESHOT = 1u << 30,
+};
+
+enum { CEL_EPOLL_CTL_ADD = 1, CEL_EPOLL_CTL_DEL = 2, CEL_EPOLL_CTL_MOD = 3 };
+
+/// epoll_create1(EPOLL_CLOEXEC); returns the fd or -1 with errno set.
+int cel_epoll_create(void);
+
+/// epoll_ctl with an unpacked event; returns 0 or -1 with errno set.
+int cel_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data);
+
+/// Waits for events. `timeout_ns` < 0 waits forever; 0 polls. Uses epoll_pwait2 for
+/// nanosecond timeouts where the kernel has it, else epoll_wait with the timeout rounded
+/// up to whole milliseconds. Returns the number of events or -1 with errno set (EINTR is
+/// returned to the caller, which simply loops).
+int cel_epoll_wait(int epfd, cel_event *events, int max_events, int64_t timeout_ns);
+
+// MARK: eventfd, timerfd
+
+/// eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); returns the fd or -1 with errno set.
+int cel_eventfd_create(void);
+
+/// Adds 1 to the eventfd's counter. Returns 0 or an errno value.
+int cel_eventfd_signal(int fd);
+
+/// Reads and resets the eventfd's counter (non-blocking). Returns the value read, 0 when
+/// it was already zero, or -1 with errno set.
+int64_t cel_eventfd_drain(int fd);
+
+/// timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK); fd or -1 with errno set.
+int cel_timerfd_create(void);
+
+/// Arms a timerfd to fire once at the absolute CLOCK_MONOTONIC time `deadline_ns`
+/// (0 disarms). Returns 0 or -1 with errno set.
+int cel_timerfd_arm(int fd, uint64_t deadline_ns);
+
+// MARK: Time, polling and blocking
+
+/// CLOCK_MONOTONIC in nanoseconds.
+uint64_t cel_monotonic_ns(void);
+
+/// Blocks until `fd` is readable or `timeout_ns` passes (< 0: forever). Returns 1 when
+/// readable, 0 on timeout, -1 with errno set on error. Interrupted calls are resumed
+/// with the remaining time.
+int cel_poll_readable(int fd, int64_t timeout_ns);
+
+/// Blocks while `*address == expected` (futex wait, private). `timeout_ns` < 0 waits
+/// forever. Returns 0 when woken or the value differed, -1 with errno set (ETIMEDOUT,
+/// EINTR).
+int cel_futex_wait(uint32_t *address, uint32_t expected, int64_t timeout_ns);
+
+/// Wakes up to `count` threads blocked in `cel_futex_wait` on `address`.
+void cel_futex_wake(uint32_t *address, int count);
+
+/// A one-thread parker in one 32-bit word (0 empty, 1 notified, UINT32_MAX parked), like
+/// Rust's futex parker. `cel_park` returns 1 when it consumed a notification, 0 on
+/// timeout (`timeout_ns` < 0 waits forever). `cel_unpark` never blocks; a notification
+/// given before `cel_park` makes it return at once. One thread parks on a word at a time.
+int cel_park(uint32_t *state, int64_t timeout_ns);
+void cel_unpark(uint32_t *state);
+
+/// Names the calling thread (the kernel keeps the first 15 bytes).
+void cel_set_thread_name(const char *name);
+
+/// The calling thread's errno.
+int cel_errno(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

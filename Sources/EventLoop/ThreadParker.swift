@@ -1,0 +1,40 @@
+import CEventLoop
+
+/// Blocks one plain thread until another thread unparks it (a futex word). For the
+/// blocking receives of the channel modules.
+///
+/// An `unpark()` that comes before `park()` makes the next `park()` return at once;
+/// several unparks before a park count as one. Only one thread may park on a parker at a
+/// time; any thread may unpark.
+package final class ThreadParker: @unchecked Sendable {
+    /// The futex word, touched only through the C shim's atomics (`cel_park`/`cel_unpark`).
+    private let word: UnsafeMutablePointer<UInt32>
+
+    package init() {
+        word = .allocate(capacity: 1)
+        word.initialize(to: 0)
+    }
+
+    deinit {
+        word.deallocate()
+    }
+
+    /// Blocks until unparked or until `timeout` passes (nil: forever). Returns false on timeout.
+    @discardableResult
+    package func park(timeout: Duration? = nil) -> Bool {
+        cel_park(word, timeout.map(Self.nanoseconds) ?? -1) == 1
+    }
+
+    /// Wakes the parked thread, or makes its next `park()` return at once. Never blocks.
+    package func unpark() {
+        cel_unpark(word)
+    }
+
+    /// A duration as non-negative nanoseconds, clamped to 2^62.
+    package static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        if seconds < 0 || (seconds == 0 && attoseconds <= 0) { return 0 }
+        if seconds >= 4_000_000_000 { return 1 << 62 }
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,160 @@
+import CEventLoop
+import Glibc
+import Synchronization
+
+/// A cross-thread signal backed by an eventfd, like chronos's `ThreadSignalPtr`: fire it
+/// from any thread; wait for it from a task (on any dispatcher or the global executor) or
+/// block a plain thread on it.
+///
+/// The signal is a flag: `fire()` sets it, a wait clears it. Fires that come while it is
+/// set coalesce into one. One fire wakes one waiter: the longest-waiting task if a task
+/// waits, else one blocked thread.
+public final class ThreadSignal: Sendable {
+    private struct State {
+        var signaled = false
+        var closed = false
+        var waiters: [(id: UInt64, continuation: UnsafeContinuation<Void, any Error>)] = []
+        var waiterHead = 0
+        /// Plain threads blocked in waitSync.
+        var sleepers = 0
+
+        /// Drops consumed entries from the front once they are the larger part.
+        mutating func compactWaiters() {
+            if waiterHead == waiters.count {
+                waiters.removeAll(keepingCapacity: true)
+                waiterHead = 0
+            } else if waiterHead > 32 && waiterHead * 2 > waiters.count {
+                waiters.removeFirst(waiterHead)
+                waiterHead = 0
+            }
+        }
+    }
+
+    private let state = Mutex<State>(State())
+    /// Source of waiter ids, so that a cancelled wait can find its own entry.
+    private let nextWaiterID = Atomic<UInt64>(0)
+    /// The doorbell for threads blocked in waitSync; closed in deinit.
+    private let eventFD: Int32
+
+    /// Creates an unsignaled signal.
+    /// - Throws: ``LoopError`` with code `systemCall` when the eventfd cannot be created
+    ///   (for example when the process is out of descriptors).
+    public init() throws {
+        let fd = cel_eventfd_create()
+        guard fd >= 0 else { throw LoopError.system("eventfd", errno: currentErrno()) }
+        eventFD = fd
+    }
+
+    deinit {
+        Glibc.close(eventFD)
+    }
+
+    /// Sets the signal, waking one waiter. Callable from any thread; never waits for the
+    /// waiter (it takes a short internal lock; it writes the eventfd only when a plain thread
+    /// is blocked in ``waitSync(timeout:)``). Does nothing after ``close()``.
+    public func fire() {
+        enum Action { case none, resume(UnsafeContinuation<Void, any Error>), ring }
+        let action = state.withLock { state -> Action in
+            if state.closed || state.signaled { return .none }
+            if state.waiterHead < state.waiters.count {
+                let waiter = state.waiters[state.waiterHead]
+                state.waiterHead += 1
+                state.compactWaiters()
+                return .resume(waiter.continuation)
+            }
+            state.signaled = true
+            return state.sleepers > 0 ? .ring : .none
+        }
+        switch action {
+        case .none: break
+        case .resume(let continuation): continuation.resume()
+        case .ring: _ = cel_eventfd_signal(eventFD)
+        }
+    }
+
+    /// Suspends the calling task until the signal fires, then clears it.
+    ///
+    /// Returns at once (clearing it) when the signal is already set.
+    /// - Throws: `CancellationError` when the task is cancelled while waiting (a fire is
+    ///   never consumed by a cancelled wait); ``LoopError/closed`` once the signal is closed.
+    public nonisolated(nonsending) func wait() async throws {
+        let id = nextWaiterID.wrappingAdd(1, ordering: .relaxed).oldValue
+        try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
+                let immediate = state.withLock { state -> Result<Void, any Error>? in
+                    if state.signaled {
+                        state.signaled = false
+                        return .success(())
+                    }
+                    if state.closed { return .failure(LoopError.closed) }
+                    // Checked under the lock that onCancel takes: if cancellation came
+                    // first we see it here; if it comes later, onCancel finds our entry.
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    state.waiters.append((id, continuation))
+                    return nil
+                }
+                if let immediate { continuation.resume(with: immediate) }
+            }
+        } onCancel: {
+            let continuation = state.withLock { state -> UnsafeContinuation<Void, any Error>? in
+                guard let index = state.waiters[state.waiterHead...].firstIndex(where: { $0.id == id }) else {
+                    return nil
+                }
+                let waiter = state.waiters.remove(at: index)
+                return waiter.continuation
+            }
+            continuation?.resume(throwing: CancellationError())
+        }
+    }
+
+    /// Blocks the calling plain thread until the signal fires or `timeout` passes, then
+    /// clears it. Do not call it from a task or a loop thread: it blocks the thread.
+    /// - Parameter timeout: the longest wait; nil waits until fired or closed. Zero or
+    ///   negative polls.
+    /// - Returns: true when the signal was fired (and is now cleared); false on timeout or
+    ///   when the signal is closed.
+    public func waitSync(timeout: Duration?) -> Bool {
+        let timeoutNanos = timeout.map(ThreadParker.nanoseconds) ?? -1
+        let deadline = timeoutNanos >= 0 ? cel_monotonic_ns() &+ UInt64(timeoutNanos) : UInt64.max
+        var registered = false
+        while true {
+            let outcome = state.withLock { state -> Bool? in
+                if state.signaled {
+                    state.signaled = false
+                    if registered { state.sleepers -= 1 }
+                    return true
+                }
+                let now = cel_monotonic_ns()
+                if state.closed || now >= deadline {
+                    if registered { state.sleepers -= 1 }
+                    return false
+                }
+                if !registered { state.sleepers += 1 }
+                // Drained under the lock: a fire that sets the flag after this rings again,
+                // so the doorbell never holds a stale ring that hides a new one.
+                _ = cel_eventfd_drain(eventFD)
+                return nil
+            }
+            if let outcome { return outcome }
+            registered = true
+            let now = cel_monotonic_ns()
+            let left = deadline == UInt64.max ? -1 : Int64(clamping: deadline > now ? deadline - now : 0)
+            _ = cel_poll_readable(eventFD, left)
+        }
+    }
+
+    /// Closes the signal: every waiting task throws ``LoopError/closed``, blocked threads
+    /// return false, and later fires do nothing. Idempotent; callable from any thread.
+    public func close() {
+        let (waiters, ring) = state.withLock { state -> ([UnsafeContinuation<Void, any Error>], Bool) in
+            guard !state.closed else { return ([], false) }
+            state.closed = true
+            let waiters = state.waiters[state.waiterHead...].map(\.continuation)
+            state.waiters = []
+            state.waiterHead = 0
+            return (waiters, state.sleepers > 0)
+        }
+        for waiter in waiters { waiter.resume(throwing: LoopError.closed) }
+        if ring { _ = cel_eventfd_signal(eventFD) }
+    }
+}
