@@ -26,7 +26,12 @@ let package = Package(
             exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
-        .target(name: "LoopTestSupport", path: "Tests/LoopTestSupport", swiftSettings: swiftSettings),
+        .target(
+            name: "LoopTestSupport",
+            dependencies: ["EventLoop"],
+            path: "Tests/LoopTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "EventLoopTests",
             dependencies: ["EventLoop", "LoopTestSupport"],

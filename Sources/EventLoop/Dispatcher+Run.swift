@@ -137,7 +137,7 @@ extension Dispatcher {
 
 /// The result of a `waitFor` body: written by the body's task, read by the loop thread.
 final class Outcome<T: Sendable>: Sendable {
-    private let state = Mutex<Result<T, any Error>?>(nil)
+    private let state = LockedValue<Result<T, any Error>?>(nil)
     private let finished = Atomic<Bool>(false)
 
     func finish(_ result: sending Result<T, any Error>) {

@@ -35,7 +35,7 @@ public final class Dispatcher: TaskExecutor, @unchecked Sendable {
     // MARK: Cross-thread state
 
     /// Work posted from other threads, and whether the dispatcher still accepts it.
-    let inbox = Mutex<Inbox>(Inbox())
+    let inbox = LockedValue<Inbox>(Inbox())
     /// Set (inside the inbox lock) when the inbox has work; lets the busy loop skip the lock.
     /// Release on set / acquire on read: the work appended before it is visible.
     let inboxHasWork = Atomic<Bool>(false)

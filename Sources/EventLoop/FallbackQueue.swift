@@ -10,7 +10,7 @@ final class FallbackQueue: Sendable {
         var draining = false
     }
 
-    private let state = Mutex<State>(State())
+    private let state = LockedValue<State>(State())
 
     func submit(_ work: Dispatcher.Work, to dispatcher: Dispatcher) {
         submit(contentsOf: [work], to: dispatcher)

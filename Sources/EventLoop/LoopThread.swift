@@ -14,7 +14,7 @@ import Synchronization
 public final class LoopThread: Sendable {
     /// The dispatcher this thread runs.
     public let dispatcher: Dispatcher
-    private let thread = Mutex<pthread_t?>(nil)
+    private let thread = LockedValue<pthread_t?>(nil)
 
     /// Starts a thread named `name` that runs a new dispatcher.
     /// - Parameter name: the thread's name as tools show it (the kernel keeps 15 bytes).

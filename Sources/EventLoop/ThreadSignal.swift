@@ -30,7 +30,7 @@ public final class ThreadSignal: Sendable {
         }
     }
 
-    private let state = Mutex<State>(State())
+    private let state = LockedValue<State>(State())
     /// Source of waiter ids, so that a cancelled wait can find its own entry.
     private let nextWaiterID = Atomic<UInt64>(0)
     /// The doorbell for threads blocked in waitSync; closed in deinit.

@@ -11,7 +11,7 @@ final class Waiter: Sendable {
         case consumed
     }
 
-    private let state = Mutex<State>(.idle)
+    private let state = LockedValue<State>(.idle)
 
     /// Installs the continuation; resumes it at once if the outcome is already known.
     func install(_ continuation: UnsafeContinuation<Void, any Error>) {

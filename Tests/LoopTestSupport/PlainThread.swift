@@ -1,15 +1,16 @@
 import Glibc
+import EventLoop
 import Synchronization
 
 /// A plain OS thread for tests: the kind of thread (pool worker, blocking I/O, C callback)
 /// that the library connects to async tasks. Not part of the library.
 public final class PlainThread: Sendable {
-    private let handle: Mutex<pthread_t?>
-    private let done = Mutex<(finished: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private let handle: LockedValue<pthread_t?>
+    private let done = LockedValue<(finished: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
     /// Starts a thread running `body`.
     public init(name: String = "plain", _ body: @escaping @Sendable () -> Void) {
-        handle = Mutex(nil)
+        handle = LockedValue(nil)
         let box = Unmanaged.passRetained(Start(body: body, owner: self)).toOpaque()
         var thread = pthread_t()
         let status = pthread_create(&thread, nil, { raw in
@@ -75,4 +76,17 @@ public var stressFactor: Int {
 public func onPlainThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) async {
     let threads = (0..<count).map { index in PlainThread { body(index) } }
     for thread in threads { await thread.join() }
+}
+
+/// A shareable atomic counter for tests (an `Atomic` cannot be captured by `sending` closures).
+public final class Counter: Sendable {
+    private let storage: Atomic<Int>
+
+    public init(_ value: Int = 0) { storage = Atomic(value) }
+
+    /// Adds `delta` and returns the new value.
+    @discardableResult
+    public func add(_ delta: Int = 1) -> Int { storage.add(delta, ordering: .relaxed).newValue }
+
+    public var value: Int { storage.load(ordering: .relaxed) }
 }
