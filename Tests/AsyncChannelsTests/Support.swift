@@ -71,3 +71,12 @@ final class Collector<Value: Sendable>: Sendable {
     func append(contentsOf more: [Value]) { values.withLock { $0.append(contentsOf: more) } }
     var all: [Value] { values.withLock { $0 } }
 }
+
+/// An integer shared by tasks and threads.
+final class SharedCount: Sendable {
+    private let atomic: Atomic<Int>
+    init(_ value: Int = 0) { atomic = Atomic(value) }
+    func add(_ amount: Int) { atomic.add(amount, ordering: .relaxed) }
+    func set(_ value: Int) { atomic.store(value, ordering: .relaxed) }
+    var value: Int { atomic.load(ordering: .relaxed) }
+}

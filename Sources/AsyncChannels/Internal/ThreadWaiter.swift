@@ -18,8 +18,10 @@ final class ThreadWaiter<Value: Sendable>: Sendable {
 
     /// Hands the outcome to the blocked thread and wakes it. Any thread; never blocks.
     @usableFromInline
-    func deliver(_ value: sending Value) {
-        slot.withLock { $0 = consume value }
+    func deliver(_ value: Value) {
+        // A copy, not `consume value`: on Swift 6.3.1, consuming a captured `sending`
+        // parameter inside this closure compiled to an over-release (crash in the stress test).
+        slot.withLock { $0 = value }
         parker.unpark()
     }
 
