@@ -1,5 +1,3 @@
-public import Synchronization
-
 /// A waiting receiver: a suspended task or a blocked plain thread.
 @usableFromInline
 enum ReceiveWaiter<Element: Sendable>: Sendable {
@@ -51,11 +49,11 @@ final class ChannelStorage<Element: Sendable>: Sendable {
     typealias Machine = ChannelStateMachine<Element, ReceiveWaiter<Element>, SendWaiter<Element>>
 
     @usableFromInline
-    let state: Mutex<Machine>
+    let state: LockedState<Machine>
 
     @inlinable
     init(capacity: Int) {
-        state = Mutex(Machine(capacity: capacity))
+        state = LockedState(Machine(capacity: capacity))
     }
 
     @inlinable
