@@ -8,6 +8,7 @@ import Testing
 
     @Test func sendThenReceiveIsFIFO() {
         var machine = Machine(capacity: .max)
+        defer { machine.releaseStorage() }
         for word in ["a", "b", "c"] {
             guard case .enqueued = machine.send(word) else { Issue.record("not enqueued"); return }
         }
@@ -21,6 +22,7 @@ import Testing
 
     @Test func ringGrowsAcrossTheWrapAndKeepsOrder() {
         var machine = Machine(capacity: .max)
+        defer { machine.releaseStorage() }
         var next = 0
         var expected = 0
         // Interleave sends and receives so the live run wraps before each growth.
@@ -44,6 +46,7 @@ import Testing
 
     @Test func sendHandsOffToTheLongestWaitingReceiver() {
         var machine = Machine(capacity: .max)
+        defer { machine.releaseStorage() }
         guard case .suspended = machine.receiveOrSuspend(id: machine.nextID(), token: 10, isCancelled: false),
             case .suspended = machine.receiveOrSuspend(id: machine.nextID(), token: 20, isCancelled: false)
         else { Issue.record("did not suspend"); return }
@@ -55,6 +58,7 @@ import Testing
 
     @Test func receiveOrSuspendTakesAReadyElementWithoutWaiting() {
         var machine = Machine(capacity: .max)
+        defer { machine.releaseStorage() }
         _ = machine.send("ready")
         guard case .element("ready", nil) = machine.receiveOrSuspend(id: 1, token: 1, isCancelled: true) else {
             Issue.record("a ready element must be returned even to a cancelled receiver")
@@ -64,6 +68,7 @@ import Testing
 
     @Test func cancelledReceiverDoesNotRegister() {
         var machine = Machine(capacity: .max)
+        defer { machine.releaseStorage() }
         guard case .cancelled = machine.receiveOrSuspend(id: 1, token: 1, isCancelled: true) else {
             Issue.record("expected cancelled")
             return
@@ -73,6 +78,7 @@ import Testing
 
     @Test func cancelReceiveRemovesOnlyItsOwnEntry() {
         var machine = Machine(capacity: .max)
+        defer { machine.releaseStorage() }
         let first = machine.nextID()
         let second = machine.nextID()
         let third = machine.nextID()
@@ -91,6 +97,7 @@ import Testing
 
     @Test func closeKeepsElementsAndReleasesWaiters() {
         var machine = Machine(capacity: .max)
+        defer { machine.releaseStorage() }
         _ = machine.receiveOrSuspend(id: 1, token: 7, isCancelled: false)
         guard let action = machine.close() else { Issue.record("first close returned nil"); return }
         #expect(action.receivers == [7])
@@ -99,6 +106,7 @@ import Testing
         guard case .closed("late") = machine.send("late") else { Issue.record("send after close"); return }
 
         var other = Machine(capacity: .max)
+        defer { other.releaseStorage() }
         _ = other.send("queued")
         _ = other.close()
         guard case .element("queued", nil) = other.receive() else { Issue.record("queued element lost"); return }
@@ -111,6 +119,7 @@ import Testing
 
     @Test func boundedSendWaitsWhenFullAndReceiveMakesRoom() {
         var machine = Machine(capacity: 2)
+        defer { machine.releaseStorage() }
         _ = machine.send("a")
         _ = machine.send("b")
         guard case .full("c") = machine.send("c") else { Issue.record("not full"); return }
@@ -127,6 +136,7 @@ import Testing
 
     @Test func boundedCancelAndCloseHandElementsBack() {
         var machine = Machine(capacity: 1)
+        defer { machine.releaseStorage() }
         _ = machine.send("in")
         guard case .cancelled("x") = machine.sendOrSuspend("x", id: 1, token: 1, isCancelled: true) else {
             Issue.record("cancelled sender registered")

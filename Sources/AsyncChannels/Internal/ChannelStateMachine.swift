@@ -29,6 +29,15 @@ struct ChannelStateMachine<Element, Receiver, Sender>: ~Copyable {
         senders = Ring(minimumCapacity: 2)
     }
 
+    /// Frees the queues, releasing the elements still queued. Call exactly once, when the
+    /// channel goes away (waiters cannot exist then: each holds a reference to the channel).
+    @usableFromInline
+    mutating func releaseStorage() {
+        elements.releaseStorage()
+        receivers.releaseStorage()
+        senders.releaseStorage()
+    }
+
     @inlinable
     var count: Int { elements.count }
 

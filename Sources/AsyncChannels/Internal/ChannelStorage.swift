@@ -56,6 +56,10 @@ final class ChannelStorage<Element: Sendable>: Sendable {
         state = LockedState(Machine(capacity: capacity))
     }
 
+    deinit {
+        state.withLock { $0.releaseStorage() }
+    }
+
     @inlinable
     var capacity: Int { state.withLock { $0.capacity } }
 

@@ -3,6 +3,10 @@
 ///
 /// A copy of EventLoop's `RingBuffer`, made `@usableFromInline` so the channels' hot
 /// paths specialise across the module boundary (the EventLoop one is not inlinable).
+///
+/// It has no `deinit`: the owner calls ``releaseStorage()`` exactly once. A `deinit` on a
+/// `~Copyable` struct stored in inlinable code crashes the 6.3.1 optimizer in release
+/// builds ("Should never be inlining a resilient function into a fragile function").
 @usableFromInline
 struct Ring<Element>: ~Copyable {
     // Invariant: slots head ..< head+count (mod capacity) are initialised, the others are
@@ -22,11 +26,14 @@ struct Ring<Element>: ~Copyable {
         count = 0
     }
 
-    deinit {
+    /// Destroys the remaining elements and frees the buffer. The ring is unusable after it.
+    @usableFromInline
+    mutating func releaseStorage() {
         let firstPart = min(count, mask + 1 - head)
         (storage + head).deinitialize(count: firstPart)
         storage.deinitialize(count: count - firstPart)
         storage.deallocate()
+        count = 0
     }
 
     @inlinable
