@@ -1,0 +1,79 @@
+extension AsyncChannel: AsyncSequence {
+    public typealias Failure = Never
+
+    /// Iterates the channel's elements: `for await element in channel` receives until the
+    /// channel is closed and drained.
+    ///
+    /// Any number of iterators may run at once, in any tasks; each element goes to one of
+    /// them. An iteration whose task is cancelled while it waits ends (returns nil) without
+    /// taking an element. The iterator is not `Sendable`: use each in one task.
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        @usableFromInline
+        var base: ChannelIterator<Element>
+
+        @inlinable
+        init(storage: ChannelStorage<Element>) {
+            base = ChannelIterator(storage: storage)
+        }
+
+        /// The next element, or nil once the channel is closed and drained or the task was
+        /// cancelled while waiting. Runs on the caller's executor; never hops.
+        @inlinable
+        public mutating func next(isolation actor: isolated (any Actor)?) async -> Element? {
+            await base.next()
+        }
+
+        /// The next element, or nil once the channel is closed and drained or the task was
+        /// cancelled while waiting.
+        @inlinable
+        public mutating func next() async -> Element? {
+            await base.next()
+        }
+    }
+
+    /// Returns an iterator over the channel's elements. Callable from any task.
+    @inlinable
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(storage: storage)
+    }
+}
+
+extension BoundedAsyncChannel: AsyncSequence {
+    public typealias Failure = Never
+
+    /// Iterates the channel's elements: `for await element in channel` receives until the
+    /// channel is closed and drained.
+    ///
+    /// Any number of iterators may run at once, in any tasks; each element goes to one of
+    /// them. An iteration whose task is cancelled while it waits ends (returns nil) without
+    /// taking an element. The iterator is not `Sendable`: use each in one task.
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        @usableFromInline
+        var base: ChannelIterator<Element>
+
+        @inlinable
+        init(storage: ChannelStorage<Element>) {
+            base = ChannelIterator(storage: storage)
+        }
+
+        /// The next element, or nil once the channel is closed and drained or the task was
+        /// cancelled while waiting. Runs on the caller's executor; never hops.
+        @inlinable
+        public mutating func next(isolation actor: isolated (any Actor)?) async -> Element? {
+            await base.next()
+        }
+
+        /// The next element, or nil once the channel is closed and drained or the task was
+        /// cancelled while waiting.
+        @inlinable
+        public mutating func next() async -> Element? {
+            await base.next()
+        }
+    }
+
+    /// Returns an iterator over the channel's elements. Callable from any task.
+    @inlinable
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(storage: storage)
+    }
+}

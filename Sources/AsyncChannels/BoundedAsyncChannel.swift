@@ -1,0 +1,123 @@
+/// A multi-producer, multi-consumer FIFO channel that holds at most `capacity` elements:
+/// ``AsyncChannel`` with backpressure.
+///
+/// When the channel is full, ``send(_:)`` suspends the sending task, ``sendSync(_:)``
+/// blocks the sending thread, and ``trySend(_:)`` fails at once with the element handed
+/// back. Each receive makes room for the longest-waiting sender. Receiving works as on
+/// ``AsyncChannel``.
+///
+/// ```swift
+/// let jobs = try BoundedAsyncChannel<Int>(capacity: 64)
+/// try await jobs.send(1)        // suspends while 64 jobs wait
+/// let job = try await jobs.recv()
+/// ```
+public final class BoundedAsyncChannel<Element: Sendable>: Sendable {
+    @usableFromInline
+    let storage: ChannelStorage<Element>
+
+    /// Creates an empty, open channel that holds at most `capacity` elements.
+    /// - Parameter capacity: the most elements the channel queues; at least 1.
+    /// - Throws: ``ChannelError/invalidCapacity`` when `capacity` is below 1.
+    @inlinable
+    public init(capacity: Int) throws(ChannelError) {
+        guard capacity >= 1 else { throw .invalidCapacity }
+        storage = ChannelStorage(capacity: capacity)
+    }
+
+    /// The most elements the channel queues.
+    @inlinable
+    public var capacity: Int { storage.capacity }
+
+    /// Appends an element, suspending the task while the channel is full.
+    ///
+    /// Returns without suspending when there is room or a receiver waits. Waiting senders
+    /// get room in the order they started waiting. Callable from any task; runs on the
+    /// caller's executor and never hops.
+    /// - Parameter element: the element to send.
+    /// - Throws: ``ChannelSendError``, handing `element` back, with reason
+    ///   ``ChannelError/closed`` when the channel is closed before the element got in, or
+    ///   ``ChannelError/cancelled`` when the task is cancelled while it waits for room (a
+    ///   cancelled send that already got in returns normally).
+    @inlinable
+    public nonisolated(nonsending) func send(_ element: Element) async throws(ChannelSendError<Element>) {
+        try await storage.send(element)
+    }
+
+    /// Appends an element if there is room, without waiting.
+    ///
+    /// Callable from any thread or task.
+    /// - Parameter element: the element to send.
+    /// - Throws: ``ChannelSendError``, handing `element` back, with reason
+    ///   ``ChannelError/full`` or ``ChannelError/closed``.
+    @inlinable
+    public func trySend(_ element: Element) throws(ChannelSendError<Element>) {
+        try storage.trySend(element)
+    }
+
+    /// Appends an element, blocking the calling thread while the channel is full.
+    ///
+    /// For plain threads. Do not call it from a task or a loop thread: it blocks the whole
+    /// thread (use ``send(_:)`` there).
+    /// - Parameter element: the element to send.
+    /// - Throws: ``ChannelSendError`` with reason ``ChannelError/closed``, handing `element`
+    ///   back, when the channel is closed before the element got in.
+    @inlinable
+    public func sendSync(_ element: Element) throws(ChannelSendError<Element>) {
+        try storage.sendSync(element)
+    }
+
+    /// Removes and returns the oldest element, suspending while the channel is empty; makes
+    /// room for one waiting sender.
+    ///
+    /// Returns at once, without suspending, when an element is queued. Callable from any
+    /// task; runs on the caller's executor and never hops.
+    /// - Returns: the next element.
+    /// - Throws: ``ChannelError/closed`` once the channel is closed and drained.
+    ///   `CancellationError` when the task is cancelled while it waits; a cancelled receive
+    ///   never swallows an element: either it returns the element it was already given, or
+    ///   it throws and the element stays in the channel.
+    @inlinable
+    public nonisolated(nonsending) func recv() async throws -> Element {
+        try await storage.receive()
+    }
+
+    /// Removes and returns the oldest element if there is one, without waiting.
+    ///
+    /// Callable from any thread or task.
+    /// - Returns: the element, or nil when the channel is empty (open or closed).
+    @inlinable
+    public func tryRecv() -> Element? {
+        storage.tryReceive()
+    }
+
+    /// Removes and returns the oldest element, blocking the calling thread while the channel
+    /// is empty.
+    ///
+    /// For plain threads. Do not call it from a task or a loop thread: it blocks the whole
+    /// thread (use ``recv()`` there).
+    /// - Returns: the next element.
+    /// - Throws: ``ChannelError/closed`` once the channel is closed and drained.
+    @inlinable
+    public func recvSync() throws(ChannelError) -> Element {
+        try storage.receiveSync()
+    }
+
+    /// Closes the channel: later sends fail, queued elements stay receivable, every waiting
+    /// receiver wakes with ``ChannelError/closed``, and every waiting sender (task or thread)
+    /// fails with ``ChannelError/closed`` and gets its element back.
+    ///
+    /// Idempotent; callable from any thread or task.
+    @inlinable
+    public func close() {
+        storage.close()
+    }
+
+    /// Whether ``close()`` has been called. A snapshot; callable from any thread.
+    @inlinable
+    public var isClosed: Bool { storage.isClosed }
+
+    /// The number of elements queued now (at most ``capacity``). A snapshot; callable from
+    /// any thread.
+    @inlinable
+    public var count: Int { storage.count }
+}

@@ -1,0 +1,64 @@
+/// Why a channel operation failed.
+///
+/// Compare with the static members: `error == .closed`. New reasons may be added later,
+/// so a `switch` over them needs a default.
+public struct ChannelError: Error, Hashable, Sendable, CustomStringConvertible {
+    @usableFromInline
+    enum Code: UInt8, Sendable {
+        case closed
+        case full
+        case cancelled
+        case invalidCapacity
+    }
+
+    @usableFromInline
+    let code: Code
+
+    @inlinable
+    init(_ code: Code) { self.code = code }
+
+    /// The channel is closed. A receive throws it once the channel is also drained (elements
+    /// queued before `close()` are still delivered); a send throws it (inside
+    /// ``ChannelSendError``) as soon as the channel is closed.
+    public static let closed = ChannelError(.closed)
+
+    /// A bounded channel is at capacity; `trySend` did not wait for room. Receive
+    /// something, use the suspending `send`, or the blocking `sendSync`.
+    public static let full = ChannelError(.full)
+
+    /// The sending task was cancelled while it waited for room; the element was not sent.
+    public static let cancelled = ChannelError(.cancelled)
+
+    /// A bounded channel was created with a capacity below 1. Use a capacity of at least 1.
+    public static let invalidCapacity = ChannelError(.invalidCapacity)
+
+    public var description: String {
+        switch code {
+        case .closed: "the channel is closed (and, for a receive, has no elements left)"
+        case .full: "the bounded channel is full; wait with send(_:) or sendSync(_:), or receive first"
+        case .cancelled: "the sending task was cancelled before the channel had room; the element was not sent"
+        case .invalidCapacity: "a bounded channel needs a capacity of at least 1"
+        }
+    }
+}
+
+/// A send that did not happen. It hands the element back so that the caller can retry it,
+/// route it elsewhere or dispose of it.
+public struct ChannelSendError<Element: Sendable>: Error {
+    /// The element that was not sent.
+    public var element: Element
+    /// Why: ``ChannelError/closed``, ``ChannelError/full`` (only `trySend`) or
+    /// ``ChannelError/cancelled`` (only the suspending `send` of a bounded channel).
+    public var reason: ChannelError
+
+    /// Creates an error for `element` that failed for `reason`.
+    @inlinable
+    public init(element: Element, reason: ChannelError) {
+        self.element = element
+        self.reason = reason
+    }
+}
+
+extension ChannelSendError: CustomStringConvertible {
+    public var description: String { "send failed: \(reason)" }
+}

@@ -1,0 +1,88 @@
+import EventLoop
+import LoopTestSupport
+import Testing
+
+import AsyncChannels
+
+// The code samples of the DocC article `ChoosingAChannel.md`, verbatim, so that they are
+// proven to compile and to do what the article says. Keep the two in step.
+
+/// Runs on any plain thread: a pool worker, a blocking I/O thread, a C callback.
+func finishJob(_ id: Int, results: AsyncChannel<String>) {
+    do {
+        try results.send("job \(id) done")
+    } catch {
+        // The channel was closed; `error.element` is the result nobody will read.
+        print("dropped: \(error.element) (\(error.reason))")
+    }
+}
+
+func collectResults(_ results: AsyncChannel<String>, on loop: LoopThread) async -> [String] {
+    await Task(executorPreference: loop.dispatcher) {
+        var lines: [String] = []
+        for await line in results { lines.append(line) }  // ends once closed and drained
+        return lines
+    }.value
+}
+
+/// The body of a dedicated thread that performs blocking calls for async code.
+func serveBlockingRequests(_ requests: AsyncChannel<Int>, replies: AsyncChannel<Int>) {
+    while let request = try? requests.recvSync() {  // throws once closed and drained
+        try? replies.send(request * 2)
+    }
+}
+
+func produceJobs(_ jobs: BoundedAsyncChannel<Int>) async throws {
+    for job in 0..<100 {
+        try await jobs.send(job)  // suspends while `capacity` jobs wait
+    }
+    jobs.close()
+}
+
+func offerJob(_ job: Int, to jobs: BoundedAsyncChannel<Int>) -> Bool {
+    do {
+        try jobs.trySend(job)
+        return true
+    } catch {
+        return false  // error.reason is .full or .closed; error.element == job
+    }
+}
+
+@Suite struct DocSnippetsTests {
+    @Test(.timeLimit(.minutes(1))) func resultsFromPlainThreads() async throws {
+        let loop = try LoopThread(name: "docs")
+        defer { loop.shutdown() }
+        let results = AsyncChannel<String>()
+        let collected = Task { await collectResults(results, on: loop) }
+        await onPlainThreads(4) { id in finishJob(id, results: results) }
+        results.close()
+        finishJob(99, results: results)  // dropped: closed
+        let lines = await collected.value
+        #expect(lines.sorted() == (0..<4).map { "job \($0) done" })
+    }
+
+    @Test(.timeLimit(.minutes(1))) func blockingServerThread() async throws {
+        let requests = AsyncChannel<Int>()
+        let replies = AsyncChannel<Int>()
+        let server = PlainThread { serveBlockingRequests(requests, replies: replies) }
+        for request in 1...3 { try requests.send(request) }
+        var got: [Int] = []
+        for _ in 1...3 { got.append(try await replies.recv()) }
+        requests.close()
+        await server.join()
+        #expect(got == [2, 4, 6])
+    }
+
+    @Test(.timeLimit(.minutes(1))) func boundedJobs() async throws {
+        let jobs = try BoundedAsyncChannel<Int>(capacity: 16)
+        let producer = Task { try await produceJobs(jobs) }
+        var sum = 0
+        for await job in jobs { sum += job }
+        try await producer.value
+        #expect(sum == 99 * 100 / 2)
+
+        let small = try BoundedAsyncChannel<Int>(capacity: 1)
+        #expect(offerJob(1, to: small))
+        #expect(!offerJob(2, to: small))
+    }
+}
