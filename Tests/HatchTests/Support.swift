@@ -79,3 +79,13 @@ final class Tracked: Sendable {
     }
     deinit { Self.live.wrappingSubtract(1, ordering: .relaxed) }
 }
+
+/// An atomic integer on the heap, for sharing with escaping closures and threads.
+final class SharedInt: Sendable {
+    let atomic: Atomic<Int>
+    init(_ value: Int = 0) { atomic = Atomic(value) }
+    func load() -> Int { atomic.load(ordering: .acquiring) }
+    func store(_ value: Int) { atomic.store(value, ordering: .releasing) }
+    @discardableResult func add(_ value: Int) -> Int { atomic.wrappingAdd(value, ordering: .acquiringAndReleasing).newValue }
+    func exchange(_ value: Int) -> Int { atomic.exchange(value, ordering: .acquiringAndReleasing) }
+}
