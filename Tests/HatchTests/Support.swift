@@ -71,13 +71,15 @@ struct SplitMix: RandomNumberGenerator {
 
 /// A class value whose deinit is counted, to catch lost or duplicated values.
 final class Tracked: Sendable {
-    static let live = Atomic<Int>(0)
     let id: Int
-    init(_ id: Int) {
+    let live: SharedInt?
+    /// - Parameter live: counts the instances alive (per test: tests run in parallel).
+    init(_ id: Int, live: SharedInt? = nil) {
         self.id = id
-        Self.live.wrappingAdd(1, ordering: .relaxed)
+        self.live = live
+        live?.add(1)
     }
-    deinit { Self.live.wrappingSubtract(1, ordering: .relaxed) }
+    deinit { live?.add(-1) }
 }
 
 /// An atomic integer on the heap, for sharing with escaping closures and threads.
