@@ -1,5 +1,6 @@
-@testable import Hatch
 import Testing
+
+@testable import Hatch
 
 /// async-hatch's own test suite (tests/tests.rs), expressed in Swift. "Pending" futures
 /// become tasks that we observe suspended; "dropped" endpoints are released (the last

@@ -1,5 +1,6 @@
-@testable import Hatch
 import Testing
+
+@testable import Hatch
 
 @Suite("Hatch recovery, cancellation and misuse", .timeLimit(.minutes(1)))
 struct HatchRecoveryAndCancellationTests {

@@ -1,5 +1,6 @@
-@testable import Hatch
 import Testing
+
+@testable import Hatch
 
 @Suite("Hatch state machine") struct HatchStateTests {
     @Test func initialStateIsOpen() {

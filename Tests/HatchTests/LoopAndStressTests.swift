@@ -1,8 +1,9 @@
 import EventLoop
 import Glibc
-@testable import Hatch
 import LoopTestSupport
 import Testing
+
+@testable import Hatch
 
 /// A plain thread posting to a task that runs on a `LoopThread`'s dispatcher through each
 /// primitive, and randomized multi-thread interleavings (scaled by `stressFactor`).

@@ -1,6 +1,7 @@
-@testable import Hatch
 import LoopTestSupport
 import Testing
+
+@testable import Hatch
 
 /// multishot's own test suite, expressed in Swift, plus the Swift-specific endpoint rules.
 @Suite("Multishot", .timeLimit(.minutes(1)))

@@ -1,6 +1,7 @@
 import Glibc
-@testable import Hatch
 import Synchronization
+
+@testable import Hatch
 
 /// Waits (yielding, never sleeping) until `condition` holds: for observing that another
 /// task has registered its continuation. Traps after a very long time so that a bug fails
@@ -88,6 +89,8 @@ final class SharedInt: Sendable {
     init(_ value: Int = 0) { atomic = Atomic(value) }
     func load() -> Int { atomic.load(ordering: .acquiring) }
     func store(_ value: Int) { atomic.store(value, ordering: .releasing) }
-    @discardableResult func add(_ value: Int) -> Int { atomic.wrappingAdd(value, ordering: .acquiringAndReleasing).newValue }
+    @discardableResult func add(_ value: Int) -> Int {
+        atomic.wrappingAdd(value, ordering: .acquiringAndReleasing).newValue
+    }
     func exchange(_ value: Int) -> Int { atomic.exchange(value, ordering: .acquiringAndReleasing) }
 }

@@ -1,7 +1,8 @@
-@testable import Hatch
 import LoopTestSupport
 import Synchronization
 import Testing
+
+@testable import Hatch
 
 /// diatomic-waker's tests, expressed in Swift, plus cancellation and many-notifier stress.
 @Suite("WakeSink", .timeLimit(.minutes(1)))

@@ -18,7 +18,8 @@ public enum HatchSendError<Value: Sendable>: Error {
 extension HatchSendError: CustomStringConvertible {
     public var description: String {
         switch self {
-        case .full: "HatchSendError.full: the hatch already holds a value; receive it first, wait with send, or set overwrites"
+        case .full:
+            "HatchSendError.full: the hatch already holds a value; receive it first, wait with send, or set overwrites"
         case .closed: "HatchSendError.closed: the hatch is closed; recover() a new receiver to continue"
         }
     }
