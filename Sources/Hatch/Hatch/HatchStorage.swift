@@ -1,0 +1,350 @@
+import Glibc
+public import Synchronization
+
+/// The one allocation shared by a hatch's two endpoints: a state word that doubles as a
+/// spin lock, the value slot and one waiter slot per side.
+///
+/// Every operation is: lock (1 RMW, acquiring), decide with ``HatchState``, move the value
+/// or a continuation, unlock (1 releasing store), then resume continuations outside the
+/// lock. Critical sections are a few loads and stores, never a call out, never an
+/// allocation, so the spin is short; a thread that keeps finding the lock taken yields
+/// its CPU (on this 2-vCPU VM the holder may be preempted).
+///
+/// Invariants, all protected by the lock bit:
+/// - `receiverWaiter != nil` implies `value == nil` (a receiver waits only on an empty slot,
+///   and a sender that finds a waiter hands its value over instead of storing it);
+/// - a waiter slot holds the continuation of at most one suspended call, and each
+///   continuation leaves its slot exactly once, under the lock, before it is resumed;
+/// - when a side closes, both waiter slots are emptied and resumed, so no call stays
+///   suspended on a closed hatch.
+@usableFromInline
+final class HatchStorage<Value: Sendable>: @unchecked Sendable {
+    // @unchecked Sendable: the mutable fields below are only touched while holding the lock
+    // bit of `state` (acquired by an acquiring RMW, released by a releasing store), which
+    // orders every access; `state` itself is atomic.
+
+    /// The ``HatchState`` bits.
+    @usableFromInline let state: Atomic<UInt64>
+
+    /// The value in the hatch. Protected by the lock bit of `state`.
+    @usableFromInline @exclusivity(unchecked) var value: Value?
+    /// The suspended `receive()`, resumed with the value (hand-off) or nil (re-check).
+    /// Protected by the lock bit of `state`.
+    @usableFromInline @exclusivity(unchecked) var receiverWaiter: UnsafeContinuation<Value?, Never>?
+    /// Whether the suspended receive closes the receiver when it gets its value: the sender
+    /// applies it at hand-off. Protected by the lock bit of `state`.
+    @usableFromInline @exclusivity(unchecked) var receiverWaiterCloses: Bool
+    /// The suspended `send` or `waitForReceiver()`, resumed to re-check.
+    /// Protected by the lock bit of `state`.
+    @usableFromInline @exclusivity(unchecked) var senderWaiter: UnsafeContinuation<Void, Never>?
+
+    @usableFromInline
+    init() {
+        state = Atomic(HatchState.initial.bits)
+        value = nil
+        receiverWaiter = nil
+        receiverWaiterCloses = false
+        senderWaiter = nil
+    }
+
+    deinit {
+        // Both endpoints are gone; a closing side always empties the waiter slots.
+        assert(receiverWaiter == nil && senderWaiter == nil, "HatchStorage released with a suspended waiter")
+    }
+
+    // MARK: Lock
+
+    /// Takes the spin lock and returns the state seen at that moment (with the lock bit).
+    @inlinable
+    @inline(__always)
+    func lock() -> HatchState {
+        // Acquiring: pairs with the releasing store in `unlock`, so everything the previous
+        // holder wrote (value, waiter slots) is visible to us.
+        let old = state.bitwiseOr(HatchState.lockedBit, ordering: .acquiring).oldValue
+        if old & HatchState.lockedBit == 0 { return HatchState(bits: old | HatchState.lockedBit) }
+        return lockContended()
+    }
+
+    @usableFromInline
+    @inline(never)
+    func lockContended() -> HatchState {
+        var spins = 0
+        while true {
+            // Relaxed: only a hint that the lock looks free; the RMW below acquires.
+            while state.load(ordering: .relaxed) & HatchState.lockedBit != 0 {
+                spins += 1
+                if spins >= 64 { sched_yield() }
+            }
+            // Acquiring: as in `lock()`.
+            let old = state.bitwiseOr(HatchState.lockedBit, ordering: .acquiring).oldValue
+            if old & HatchState.lockedBit == 0 { return HatchState(bits: old | HatchState.lockedBit) }
+        }
+    }
+
+    /// Releases the lock, publishing `newState` (whose lock bit is ignored).
+    @inlinable
+    @inline(__always)
+    func unlock(_ newState: HatchState) {
+        // Releasing: publishes our writes to the value and waiter slots to the next holder.
+        // A plain store suffices because nobody else writes `state` while we hold the lock.
+        state.store(newState.unlocked.bits, ordering: .releasing)
+    }
+
+    /// A snapshot of the state for `isClosed`.
+    @inlinable
+    func snapshot() -> HatchState {
+        // Acquiring: a caller that sees "closed" may then rely on the closing side's writes.
+        HatchState(bits: state.load(ordering: .acquiring))
+    }
+
+    // MARK: Send
+
+    /// `trySend`: 1 RMW (lock) + 1 store (unlock); plus the resumption of a waiting receiver.
+    @inlinable
+    func trySend(
+        _ value: Value,
+        epoch: UInt64,
+        overwrites: Bool,
+        closes: Bool
+    ) throws(HatchSendError<Value>) -> Value? {
+        let s = lock()
+        switch s.sendAction(
+            epoch: epoch,
+            slotFull: self.value != nil,
+            receiverWaiting: receiverWaiter != nil,
+            overwrites: overwrites
+        ) {
+        case .closed:
+            unlock(s)
+            throw .closed(value)
+        case .full:
+            unlock(s)
+            throw .full(value)
+        case .handOff:
+            let receiver = receiverWaiter.unsafelyUnwrapped
+            receiverWaiter = nil
+            var next = s
+            if receiverWaiterCloses { next = next.closing(.receiver) }
+            if closes { next = next.closing(.sender) }
+            // A side closed: a task suspended in `send`/`waitForReceiver` on this sender
+            // must wake up to see it.
+            let sender = next == s ? nil : takeSenderWaiter()
+            unlock(next)
+            receiver.resume(returning: value)
+            sender?.resume()
+            return nil
+        case .store:
+            self.value = value
+            if closes {
+                let sender = takeSenderWaiter()
+                unlock(s.closing(.sender))
+                sender?.resume()
+            } else {
+                unlock(s)
+            }
+            return nil
+        case .replace:
+            let old = self.value
+            self.value = value
+            if closes {
+                let sender = takeSenderWaiter()
+                unlock(s.closing(.sender))
+                sender?.resume()
+            } else {
+                unlock(s)
+            }
+            return old
+        }
+    }
+
+    @inlinable
+    @inline(__always)
+    func takeSenderWaiter() -> UnsafeContinuation<Void, Never>? {
+        let waiter = senderWaiter
+        senderWaiter = nil
+        return waiter
+    }
+
+    /// What a suspended sender waits for.
+    @usableFromInline
+    @frozen
+    enum SenderWait: Sendable {
+        /// `send`: an empty slot (or a waiting receiver).
+        case space
+        /// `waitForReceiver`: a receiver suspended on an empty slot.
+        case receiver
+    }
+
+    /// Suspends the calling sender until the state may have changed for `reason`; returns
+    /// at once if it already has, or if the task is cancelled. The caller re-checks.
+    @usableFromInline
+    nonisolated(nonsending) func waitAsSender(epoch: UInt64, for reason: SenderWait) async {
+        await withTaskCancellationHandler {
+            await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+                let s = lock()
+                let mustWait: Bool
+                switch reason {
+                case .space:
+                    mustWait =
+                        s.sendAction(
+                            epoch: epoch,
+                            slotFull: value != nil,
+                            receiverWaiting: receiverWaiter != nil,
+                            overwrites: false
+                        ) == .full
+                case .receiver:
+                    mustWait =
+                        s.lazySendAction(epoch: epoch, slotFull: value != nil, receiverWaiting: receiverWaiter != nil)
+                        == .wait
+                }
+                // Checked under the lock after the cancellation handler may have run: a
+                // handler that ran before we registered found nothing to resume.
+                guard mustWait, !Task.isCancelled else {
+                    unlock(s)
+                    continuation.resume()
+                    return
+                }
+                if senderWaiter != nil {
+                    unlock(s)
+                    preconditionFailure(
+                        "HatchSender: two tasks are suspended in send/waitForReceiver on the same hatch at once; "
+                            + "a hatch has a single producer (serialize the calls or use one hatch per producer)"
+                    )
+                }
+                senderWaiter = continuation
+                unlock(s)
+            }
+        } onCancel: {
+            self.cancelSenderWaiter()
+        }
+    }
+
+    @usableFromInline
+    func cancelSenderWaiter() {
+        let s = lock()
+        let waiter = takeSenderWaiter()
+        unlock(s)
+        waiter?.resume()
+    }
+
+    // MARK: Receive
+
+    /// `tryReceive`: 1 RMW (lock) + 1 store (unlock); plus the resumption of a waiting sender.
+    @inlinable
+    func tryReceive(epoch: UInt64, closes: Bool) throws(HatchClosedError) -> Value? {
+        let s = lock()
+        switch s.receiveAction(epoch: epoch, slotFull: value != nil) {
+        case .closed:
+            unlock(s)
+            throw .closed
+        case .empty:
+            unlock(s)
+            return nil
+        case .take:
+            let taken = value
+            value = nil
+            // The slot has room again: wake a sender suspended in `send`.
+            let sender = takeSenderWaiter()
+            unlock(closes ? s.closing(.receiver) : s)
+            sender?.resume()
+            return taken
+        }
+    }
+
+    /// The slow path of `receive()`: registers the receiver and suspends. Returns the value
+    /// handed over by the sender, or nil when woken to re-check (closed, cancelled).
+    @usableFromInline
+    nonisolated(nonsending) func waitAsReceiver(epoch: UInt64, closes: Bool) async -> Value? {
+        await withTaskCancellationHandler {
+            await withUnsafeContinuation { (continuation: UnsafeContinuation<Value?, Never>) in
+                let s = lock()
+                switch s.receiveAction(epoch: epoch, slotFull: value != nil) {
+                case .closed:
+                    unlock(s)
+                    continuation.resume(returning: nil)
+                case .take:
+                    let taken = value
+                    value = nil
+                    let sender = takeSenderWaiter()
+                    unlock(closes ? s.closing(.receiver) : s)
+                    sender?.resume()
+                    continuation.resume(returning: taken)
+                case .empty:
+                    // Checked under the lock: see `waitAsSender`.
+                    if Task.isCancelled {
+                        unlock(s)
+                        continuation.resume(returning: nil)
+                        return
+                    }
+                    if receiverWaiter != nil {
+                        unlock(s)
+                        preconditionFailure(
+                            "HatchReceiver: two tasks are suspended in receive() on the same hatch at once; "
+                                + "a hatch has a single consumer (serialize the calls or use one hatch per consumer)"
+                        )
+                    }
+                    receiverWaiter = continuation
+                    receiverWaiterCloses = closes
+                    // A lazy sender waits for exactly this.
+                    let sender = takeSenderWaiter()
+                    unlock(s)
+                    sender?.resume()
+                }
+            }
+        } onCancel: {
+            self.cancelReceiverWaiter()
+        }
+    }
+
+    @usableFromInline
+    func cancelReceiverWaiter() {
+        let s = lock()
+        let waiter = receiverWaiter
+        receiverWaiter = nil
+        unlock(s)
+        waiter?.resume(returning: nil)
+    }
+
+    // MARK: Close and recover
+
+    /// Closes `side` if the endpoint at `epoch` is its current one: 1 RMW + 1 store.
+    /// Wakes every suspended call; a receiver that closes drops the value nobody can read.
+    @usableFromInline
+    func close(_ side: HatchState.Side, epoch: UInt64) {
+        let s = lock()
+        guard s.isOpen(side, epoch: epoch) else {
+            unlock(s)
+            return
+        }
+        let receiver = receiverWaiter
+        receiverWaiter = nil
+        let sender = takeSenderWaiter()
+        var dropped: Value? = nil
+        if side == .receiver { swap(&dropped, &value) }
+        unlock(s.closing(side))
+        receiver?.resume(returning: nil)
+        sender?.resume()
+        _ = dropped  // released here, outside the lock
+    }
+
+    /// Reopens the closed peer of `side` under a new epoch and returns that epoch: 1 RMW + 1 store.
+    @usableFromInline
+    func recover(from side: HatchState.Side, epoch: UInt64) throws(HatchRecoverError) -> UInt64 {
+        let s = lock()
+        switch s.recoverAction(from: side, epoch: epoch) {
+        case .callerClosed:
+            unlock(s)
+            throw .closed
+        case .peerLive:
+            unlock(s)
+            throw .live
+        case .recover:
+            // Closing emptied both waiter slots; a value the old sender left stays for the
+            // new receiver's owner (from the sender side the slot is already empty).
+            assert(receiverWaiter == nil && senderWaiter == nil)
+            let next = s.recovering(side.peer)
+            unlock(next)
+            return next.epoch(side.peer)
+        }
+    }
+}

@@ -1,0 +1,151 @@
+import LoopTestSupport
+import Testing
+
+@testable import Hatch
+
+/// multishot's own test suite, expressed in Swift, plus the Swift-specific endpoint rules.
+@Suite("Multishot", .timeLimit(.minutes(1)))
+struct MultishotTests {
+    @Test func sendBeforeRecv() async throws {
+        let receiver = MultishotReceiver<Tracked>()
+        for round in 0..<100 {
+            let sender = try #require(receiver.sender())
+            #expect(sender.send(Tracked(round)))
+            #expect(try await receiver.recv().id == round)
+        }
+    }
+
+    @Test func sendAfterRecvSuspends() async throws {
+        let receiver = MultishotReceiver<Int>()
+        for round in 0..<100 {
+            let sender = try #require(receiver.sender())
+            let receiving = Task { try await receiver.recv() }
+            await eventually { receiver.isWaiting }
+            #expect(sender.send(round))
+            #expect(try await receiving.value == round)
+        }
+    }
+
+    @Test func dropBeforeAndAfterRecvThrowsAndReceiverIsReusable() async throws {
+        let receiver = MultishotReceiver<Int>()
+        do {
+            _ = try #require(receiver.sender())  // released at once, unsent
+        }
+        await #expect(throws: MultishotClosedError.closed) { try await receiver.recv() }
+        var sender = receiver.sender()
+        #expect(sender != nil)
+        let receiving = Task { try await receiver.recv() }
+        await eventually { receiver.isWaiting }
+        sender = nil
+        await #expect(throws: MultishotClosedError.closed) { try await receiving.value }
+        let again = try #require(receiver.sender(), "reusable after a dropped sender")
+        again.send(7)
+        #expect(try await receiver.recv() == 7)
+    }
+
+    @Test func recvWithoutSenderThrows() async {
+        await #expect(throws: MultishotClosedError.closed) { try await MultishotReceiver<Int>().recv() }
+    }
+
+    @Test func senderIsNilWhileALiveUnsentSenderExists() throws {
+        let receiver = MultishotReceiver<Int>()
+        let first = try #require(receiver.sender())
+        #expect(receiver.sender() == nil)
+        #expect(first.send(1))
+        #expect(!first.send(2), "a sender sends once")
+        let second = receiver.sender()  // the unreceived 1 is discarded, as in multishot
+        #expect(second != nil)
+        #expect(!first.send(3), "a stale sender stays spent")
+    }
+
+    @Test func senderObjectIsRecycledWhenNobodyHoldsIt() async throws {
+        let receiver = MultishotReceiver<Int>()
+        var ids: Set<ObjectIdentifier> = []
+        for round in 0..<50 {
+            let sent = { () -> ObjectIdentifier in
+                let sender = receiver.sender()!
+                sender.send(round)
+                return ObjectIdentifier(sender)
+            }()
+            ids.insert(sent)
+            #expect(try await receiver.recv() == round)
+        }
+        #expect(ids.count == 1, "steady-state rounds reuse one sender object: no allocation")
+        // A sender still held elsewhere is not reused.
+        let held = receiver.sender()!
+        held.send(1)
+        _ = try await receiver.recv()
+        let next = receiver.sender()!
+        #expect(next !== held)
+        #expect(!held.send(2))
+        #expect(next.send(3))
+        #expect(try await receiver.recv() == 3)
+    }
+
+    @Test func makeMultishotAndThreads() async throws {
+        let (s, r) = makeMultishot(of: String.self)
+        await onPlainThreads(1) { _ in s.send("42") }
+        #expect(try await r.recv() == "42")
+        let s2 = try #require(r.sender())
+        let t = PlainThread { _ = s2 }  // released on another thread without sending
+        await t.join()
+        // s2 is still referenced here until the end of scope: release it explicitly.
+        _ = consume s2
+        await #expect(throws: MultishotClosedError.closed) { try await r.recv() }
+    }
+
+    @Test func sendFromAnotherThreadWhileRecvPollsOrWaits() async throws {
+        let receiver = MultishotReceiver<Int>()
+        for round in 0..<(200 * stressFactor) {
+            let sender = receiver.sender()!
+            let drop = round % 3 == 0
+            let thread = PlainThread { if !drop { sender.send(round) } }
+            _ = consume sender
+            do {
+                let value = try await receiver.recv()
+                #expect(!drop && value == round)
+            } catch {
+                #expect(drop && error == .closed)
+            }
+            await thread.join()
+        }
+    }
+
+    @Test func dropBothOrSendAndDropReceiverConcurrently() async {
+        let live = SharedInt()
+        for round in 0..<(200 * stressFactor) {
+            var receiver: MultishotReceiver<Tracked>? = MultishotReceiver()
+            let sender = receiver!.sender()!
+            let send = round % 2 == 0
+            let thread = PlainThread { if send { _ = sender.send(Tracked(round, live: live)) } }
+            _ = consume sender
+            receiver = nil
+            await thread.join()
+        }
+        #expect(live.load() == 0, "no value or sender leaked")
+    }
+
+    @Test func cancelledRecvKeepsTheRoundOpen() async throws {
+        let receiver = MultishotReceiver<Int>()
+        let sender = receiver.sender()!
+        let receiving = Task { try await receiver.recv() }
+        await eventually { receiver.isWaiting }
+        receiving.cancel()
+        await #expect(throws: MultishotClosedError.cancelled) { try await receiving.value }
+        #expect(receiver.sender() == nil, "the round is still open")
+        sender.send(5)
+        #expect(try await receiver.recv() == 5)
+    }
+
+    @Test func twoConcurrentRecvsStopWithAClearMessage() async {
+        await #expect(processExitsWith: .failure) {
+            let receiver = MultishotReceiver<Int>()
+            let sender = receiver.sender()!
+            let first = Task { try await receiver.recv() }
+            await eventually { receiver.isWaiting }
+            _ = try? await receiver.recv()
+            _ = await first.result
+            _ = sender
+        }
+    }
+}
