@@ -1,3 +1,5 @@
+public import EventLoop
+
 /// A waiting receiver: a suspended task or a blocked plain thread.
 @usableFromInline
 enum ReceiveWaiter<Element: Sendable>: Sendable {
@@ -49,11 +51,11 @@ final class ChannelStorage<Element: Sendable>: Sendable {
     typealias Machine = ChannelStateMachine<Element, ReceiveWaiter<Element>, SendWaiter<Element>>
 
     @usableFromInline
-    let state: LockedState<Machine>
+    let state: LockedValue<Machine>
 
     @inlinable
     init(capacity: Int) {
-        state = LockedState(Machine(capacity: capacity))
+        state = LockedValue(Machine(capacity: capacity))
     }
 
     deinit {

@@ -10,7 +10,7 @@ final class ThreadWaiter<Value: Sendable>: Sendable {
     /// The delivered outcome; taken by ``wait()``. A lock rather than relying on the
     /// parker's acquire/release so that the hand-over is obvious (and TSan-visible); it is
     /// on the blocking path only.
-    private let slot = LockedState<Value?>(nil)
+    private let slot = LockedValue<Value?>(nil)
 
     @usableFromInline
     init() {}
