@@ -21,7 +21,7 @@ let package = Package(
         .target(name: "Hatch", dependencies: ["EventLoop"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "loop-demo",
-            dependencies: ["EventLoop", "AsyncChannels"],
+            dependencies: ["EventLoop", "AsyncChannels", "Hatch"],
             path: "Examples/loop-demo",
             exclude: ["README.md"],
             swiftSettings: swiftSettings

@@ -81,7 +81,8 @@ public struct LoopError: Error, Hashable, Sendable, CustomStringConvertible {
         case .wrongThread:
             return "LoopError.wrongThread: this call must be made on the dispatcher's own thread"
         case .alreadyRunning:
-            return "LoopError.alreadyRunning: the loop already runs on this thread; await instead of nesting waitFor/run"
+            return
+                "LoopError.alreadyRunning: the loop already runs on this thread; await instead of nesting waitFor/run"
         case .closed:
             return "LoopError.closed: the ThreadSignal was closed"
         case .alreadyWaiting:

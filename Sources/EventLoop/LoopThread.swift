@@ -25,12 +25,14 @@ public final class LoopThread: Sendable {
         self.dispatcher = dispatcher
         let context = Unmanaged.passRetained(ThreadContext(dispatcher: dispatcher, name: name)).toOpaque()
         var handle = pthread_t()
-        let status = pthread_create(&handle, nil, { raw in
-            // The context was retained for this thread; take that reference back.
-            let context = Unmanaged<ThreadContext>.fromOpaque(raw!).takeRetainedValue()
-            context.main()
-            return nil
-        }, context)
+        let status = pthread_create(
+            &handle, nil,
+            { raw in
+                // The context was retained for this thread; take that reference back.
+                let context = Unmanaged<ThreadContext>.fromOpaque(raw!).takeRetainedValue()
+                context.main()
+                return nil
+            }, context)
         guard status == 0 else {
             Unmanaged<ThreadContext>.fromOpaque(context).release()
             dispatcher.shutDownOnOwnThread()
@@ -50,10 +52,12 @@ public final class LoopThread: Sendable {
     /// or closure running on it) it cannot wait for its own end: it asks the loop to stop
     /// after the current job, detaches the thread and returns.
     public func shutdown() {
-        guard let handle = thread.withLock({ state -> pthread_t? in
-            defer { state = nil }
-            return state
-        }) else { return }
+        guard
+            let handle = thread.withLock({ state -> pthread_t? in
+                defer { state = nil }
+                return state
+            })
+        else { return }
         dispatcher.stop()
         if pthread_equal(handle, pthread_self()) != 0 {
             pthread_detach(handle)

@@ -182,7 +182,9 @@ import Testing
         }
         let taskProducers = loops.enumerated().map { index, loop in
             Task(executorPreference: loop.dispatcher) {
-                for sequence in 0..<perProducer { try? await channel.send(Tagged(producer: 10 + index, sequence: sequence)) }
+                for sequence in 0..<perProducer {
+                    try? await channel.send(Tagged(producer: 10 + index, sequence: sequence))
+                }
             }
         }
         await onPlainThreads(2) { producer in

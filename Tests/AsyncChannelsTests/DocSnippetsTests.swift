@@ -1,8 +1,7 @@
+import AsyncChannels
 import EventLoop
 import LoopTestSupport
 import Testing
-
-import AsyncChannels
 
 // The code samples of the DocC article `ChoosingAChannel.md`, verbatim, so that they are
 // proven to compile and to do what the article says. Keep the two in step.

@@ -1,5 +1,5 @@
-import Glibc
 import EventLoop
+import Glibc
 import Synchronization
 
 /// A plain OS thread for tests: the kind of thread (pool worker, blocking I/O, C callback)
@@ -13,14 +13,21 @@ public final class PlainThread: Sendable {
         handle = LockedValue(nil)
         let box = Unmanaged.passRetained(Start(body: body, owner: self)).toOpaque()
         var thread = pthread_t()
-        let status = pthread_create(&thread, nil, { raw in
-            let start = Unmanaged<Start>.fromOpaque(raw!).takeRetainedValue()
-            start.body()
-            start.owner.markFinished()
-            return nil
-        }, box)
+        let status = pthread_create(
+            &thread, nil,
+            { raw in
+                let start = Unmanaged<Start>.fromOpaque(raw!).takeRetainedValue()
+                start.body()
+                start.owner.markFinished()
+                return nil
+            }, box)
         precondition(status == 0, "pthread_create failed: \(status)")
         handle.withLock { $0 = thread }
+    }
+
+    deinit {
+        // Fire-and-forget threads: nobody joins them, so release their resources at the end.
+        if let thread = handle.withLock({ $0 }) { pthread_detach(thread) }
     }
 
     private final class Start: @unchecked Sendable {

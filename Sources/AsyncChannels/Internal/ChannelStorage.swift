@@ -147,7 +147,7 @@ final class ChannelStorage<Element: Sendable>: Sendable {
         do throws(ChannelSendError<Element>) {
             try trySend(element)
             return
-        } catch where error.reason == .full {
+        } catch  where error.reason == .full {
             try sendSyncSlow(error.element)
         }
     }

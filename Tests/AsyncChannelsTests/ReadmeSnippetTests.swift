@@ -1,0 +1,26 @@
+import AsyncChannels
+import EventLoop
+import Foundation  // only for Thread, a plain OS thread
+import Testing
+
+/// The README's channel example, verbatim apart from the assertion. Keep both in step.
+@Test(.timeLimit(.minutes(1))) func readmeChannelExample() async throws {
+    let loop = try LoopThread(name: "consumer")
+    let channel = AsyncChannel<Int>()
+
+    // Any plain thread (a pool worker, a C callback) sends without blocking.
+    let producer = Thread {
+        for i in 0..<1000 { try? channel.send(i) }
+        channel.close()
+    }
+    producer.start()
+
+    // A task on the loop receives; each wake goes through the loop's inbox.
+    let sum = await Task(executorPreference: loop.dispatcher) {
+        var sum = 0
+        for await value in channel { sum += value }
+        return sum
+    }.value
+    #expect(sum == 499_500)
+    loop.shutdown()
+}
