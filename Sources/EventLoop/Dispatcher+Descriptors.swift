@@ -7,6 +7,9 @@ final class Registration {
     var writer: Waiter?
     /// Whether the descriptor is in the epoll set (armed or disarmed by EPOLLONESHOT).
     var inEpoll = false
+    /// The open file the descriptor named when it was armed (device, inode): the audit
+    /// tells a closed or reused descriptor number by it.
+    var identity: FileIdentity?
 
     var wantedEvents: UInt32 {
         var events: UInt32 = 0
@@ -16,7 +19,25 @@ final class Registration {
     }
 }
 
+/// What a descriptor refers to, by `fstat`: device and inode.
+struct FileIdentity: Equatable {
+    let device: UInt64
+    let inode: UInt64
+
+    /// The identity of what `fd` names now, or the errno of a failed `fstat`.
+    static func of(_ fd: Int32) -> Result<FileIdentity, LoopError> {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            return .failure(LoopError.descriptor(fd, operation: "fstat", errno: currentErrno()))
+        }
+        return .success(FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)))
+    }
+}
+
 extension Dispatcher {
+    /// How often the loop checks that the descriptors it waits on are still open.
+    static let descriptorAuditInterval: UInt64 = 1_000_000_000
+
     /// Suspends until `fd` is readable (or has hung up or failed), using this loop's epoll.
     ///
     /// One-shot: each call waits for one readiness event; read until `EAGAIN`, then call
@@ -27,7 +48,9 @@ extension Dispatcher {
     ///   descriptor is negative, closed or unsupported (a regular file: `EPERM`);
     ///   `alreadyWaiting` when another task waits for the same event; `CancellationError`
     ///   when the task is cancelled (the registration is removed); ``LoopError/shutDown``.
-    ///   The loop keeps running in every case.
+    ///   A descriptor closed by someone else while a task waits on it (epoll forgets it
+    ///   silently) is noticed by the loop's audit within about a second: the wait throws
+    ///   `badDescriptor` with errno `EBADF`. The loop keeps running in every case.
     public nonisolated(nonsending) func waitReadable(_ fd: Int32) async throws {
         try await waitForDescriptor(fd, writable: false)
     }
@@ -74,9 +97,11 @@ extension Dispatcher {
             return
         }
         if writable { registration.writer = waiter } else { registration.reader = waiter }
+        descriptorWaits += 1
         registrations[fd] = registration
         if let errno = arm(fd, registration) {
             if writable { registration.writer = nil } else { registration.reader = nil }
+            descriptorWaits -= 1
             if registration.reader == nil && registration.writer == nil && !registration.inEpoll {
                 registrations[fd] = nil
             }
@@ -90,6 +115,9 @@ extension Dispatcher {
         var op = Int32(registration.inEpoll ? CEL_EPOLL_CTL_MOD : CEL_EPOLL_CTL_ADD)
         for _ in 0..<2 {
             if selector.control(op, fd: fd, events: events) == 0 {
+                if op == Int32(CEL_EPOLL_CTL_ADD) || registration.identity == nil {
+                    registration.identity = try? FileIdentity.of(fd).get()
+                }
                 registration.inEpoll = true
                 return nil
             }
@@ -110,8 +138,14 @@ extension Dispatcher {
 
     private func unregister(_ fd: Int32, writable: Bool, waiter: Waiter) {
         guard let registration = registrations[fd] else { return }
-        if writable, registration.writer === waiter { registration.writer = nil }
-        if !writable, registration.reader === waiter { registration.reader = nil }
+        if writable, registration.writer === waiter {
+            registration.writer = nil
+            descriptorWaits -= 1
+        }
+        if !writable, registration.reader === waiter {
+            registration.reader = nil
+            descriptorWaits -= 1
+        }
         settle(fd, registration)
     }
 
@@ -121,11 +155,19 @@ extension Dispatcher {
             if registration.inEpoll { _ = selector.control(Int32(CEL_EPOLL_CTL_DEL), fd: fd, events: 0) }
             registrations[fd] = nil
         } else if let errno = arm(fd, registration) {
-            let error = LoopError.descriptor(fd, operation: "epoll_ctl", errno: errno)
-            registration.reader?.finish(.failure(error))
-            registration.writer?.finish(.failure(error))
-            registrations[fd] = nil
+            failWaiters(of: fd, registration, with: LoopError.descriptor(fd, operation: "epoll_ctl", errno: errno))
         }
+    }
+
+    /// Fails both waiters of `fd` and forgets the descriptor.
+    private func failWaiters(of fd: Int32, _ registration: Registration, with error: LoopError) {
+        for waiter in [registration.reader, registration.writer].compactMap({ $0 }) {
+            descriptorWaits -= 1
+            waiter.finish(.failure(error))
+        }
+        registration.reader = nil
+        registration.writer = nil
+        registrations[fd] = nil
     }
 
     /// Loop thread: epoll reported `events` for `fd`.
@@ -134,10 +176,12 @@ extension Dispatcher {
         let failed = events & (UInt32(CEL_EPOLLERR) | UInt32(CEL_EPOLLHUP)) != 0
         if failed || events & (UInt32(CEL_EPOLLIN) | UInt32(CEL_EPOLLRDHUP)) != 0, let reader = registration.reader {
             registration.reader = nil
+            descriptorWaits -= 1
             reader.finish(.success(()))
         }
         if failed || events & UInt32(CEL_EPOLLOUT) != 0, let writer = registration.writer {
             registration.writer = nil
+            descriptorWaits -= 1
             writer.finish(.success(()))
         }
         // EPOLLONESHOT disarmed the descriptor; it stays in the set for a cheap re-arm.
@@ -145,10 +189,22 @@ extension Dispatcher {
             return
         }
         if let errno = arm(fd, registration) {
-            let error = LoopError.descriptor(fd, operation: "epoll_ctl", errno: errno)
-            registration.reader?.finish(.failure(error))
-            registration.writer?.finish(.failure(error))
-            registrations[fd] = nil
+            failWaiters(of: fd, registration, with: LoopError.descriptor(fd, operation: "epoll_ctl", errno: errno))
+        }
+    }
+
+    /// Loop thread: fails the waits on descriptors that were closed (or whose number now
+    /// names another file) behind the loop's back, which epoll never reports.
+    func auditDescriptors() {
+        for (fd, registration) in registrations where registration.reader != nil || registration.writer != nil {
+            switch FileIdentity.of(fd) {
+            case .failure(let error):
+                failWaiters(of: fd, registration, with: error)
+            case .success(let identity) where registration.identity != nil && identity != registration.identity:
+                failWaiters(of: fd, registration, with: LoopError.descriptor(fd, operation: "fstat", errno: EBADF))
+            case .success:
+                break
+            }
         }
     }
 
@@ -158,10 +214,6 @@ extension Dispatcher {
             registration.writer?.finish(.failure(LoopError.shutDown))
         }
         registrations = [:]
-    }
-
-    /// Descriptors with a task waiting on them (loop thread only).
-    var hasDescriptorWaiters: Bool {
-        registrations.values.contains { $0.reader != nil || $0.writer != nil }
+        descriptorWaits = 0
     }
 }

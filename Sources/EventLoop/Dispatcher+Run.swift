@@ -74,7 +74,7 @@ extension Dispatcher {
             iterations &+= 1
             if local.isEmpty {
                 block()
-            } else if !registrations.isEmpty && (budget == 0 || iterations & 63 == 0) {
+            } else if descriptorWaits > 0 && (budget == 0 || iterations & 63 == 0) {
                 // Busy: still look at descriptors now and then so I/O is not starved.
                 poll(timeoutNanoseconds: 0)
             }
@@ -92,8 +92,10 @@ extension Dispatcher {
             wakePending.store(true, ordering: .relaxed)
             return
         }
+        var deadline = timers.nextDeadline ?? UInt64.max
+        if descriptorWaits > 0 { deadline = min(deadline, nextDescriptorAudit) }
         var timeout: Int64 = -1
-        if let deadline = timers.nextDeadline {
+        if deadline != UInt64.max {
             let now = cel_monotonic_ns()
             timeout = deadline > now ? Int64(clamping: deadline - now) : 0
         }
@@ -107,7 +109,14 @@ extension Dispatcher {
         selector.wait(timeoutNanoseconds: timeoutNanoseconds) { data, events in
             descriptorReady(Int32(truncatingIfNeeded: data), events: events)
         }
-        if !timers.isEmpty { fireDueTimers(now: cel_monotonic_ns()) }
+        if !timers.isEmpty || descriptorWaits > 0 {
+            let now = cel_monotonic_ns()
+            if !timers.isEmpty { fireDueTimers(now: now) }
+            if descriptorWaits > 0 && now >= nextDescriptorAudit {
+                if nextDescriptorAudit != 0 { auditDescriptors() }
+                nextDescriptorAudit = now + Self.descriptorAuditInterval
+            }
+        }
     }
 
     // MARK: Shutdown

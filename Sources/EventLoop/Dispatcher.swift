@@ -60,6 +60,9 @@ public final class Dispatcher: TaskExecutor, @unchecked Sendable {
     var spare: [Work] = []
     var timers = TimerHeap()
     var registrations: [Int32: Registration] = [:]
+    /// Tasks waiting on descriptors now; while non-zero the loop audits them.
+    var descriptorWaits = 0
+    var nextDescriptorAudit: UInt64 = 0
     var isRunning = false
     var iterations = 0
 

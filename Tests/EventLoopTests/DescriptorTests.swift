@@ -148,4 +148,33 @@ struct DescriptorTests {
         _ = pipe.write(1)
         try await waiter.value
     }
+
+    @Test func descriptorClosedWhileATaskWaitsFailsTheWait() async throws {
+        let loop = try LoopThread()
+        defer { loop.shutdown() }
+        let dispatcher = loop.dispatcher
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        let (readFD, writeFD) = (fds[0], fds[1])
+        defer { close(writeFD) }
+        let waiting = Counter()
+        let task = Task(executorPreference: dispatcher) { () -> LoopError? in
+            waiting.add()
+            do {
+                try await dispatcher.waitReadable(readFD)
+                return nil
+            } catch {
+                return error as? LoopError
+            }
+        }
+        // Registered once the task has run on the loop and the loop ran another job after it.
+        while waiting.value == 0 { await Task.yield() }
+        await withCheckedContinuation { continuation in dispatcher.execute { continuation.resume() } }
+        // Closed behind the loop's back (the write end stays open: no hang-up event).
+        close(readFD)
+        let error = await task.value
+        #expect(error?.code == .badDescriptor)
+        #expect(error?.errno == EBADF)
+        #expect(error?.fd == readFD)
+    }
 }
