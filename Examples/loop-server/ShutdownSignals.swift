@@ -1,39 +1,51 @@
+import EventLoop
 import Glibc
 
-/// SIGINT and SIGTERM delivered to one plain thread that waits for them with `sigwait`,
-/// instead of to an async-signal handler that could do almost nothing safely.
+/// The write end of the signal pipe. Set once by `ShutdownSignals.install()` before the
+/// handlers that read it are installed; read only by the handler.
+nonisolated(unsafe) private var signalPipeWriteEnd: Int32 = -1
+
+/// SIGINT and SIGTERM turned into bytes on a pipe that the event loop waits on (the classic
+/// self-pipe), so that a stop request arrives on the loop like any other readiness event.
 ///
-/// Glibc's Swift module does not export `signalfd`, so the signals cannot become a
-/// descriptor for `Dispatcher.waitReadable`; a dedicated thread turns them into a call.
+/// The handler does the one async-signal-safe thing it needs: `write` one byte. Glibc's
+/// Swift module does not export `signalfd`, and blocking the signals for a `sigwait` thread
+/// proved unreliable here (see the README), so a handler it is.
 enum ShutdownSignals {
-    /// Blocks SIGINT and SIGTERM in the calling thread, and so in every thread it creates
-    /// afterwards (threads inherit the mask). Call it first thing in `main`, before any
-    /// thread — the loop, the workers, the Swift runtime's pool — is started. Also ignores
-    /// SIGPIPE: a write to a vanished client fails with `EPIPE` instead of killing us.
-    static func block() {
-        var signals = set
-        let status = pthread_sigmask(SIG_BLOCK, &signals, nil)
-        precondition(status == 0, "pthread_sigmask failed: \(status)")
-        signal(SIGPIPE, SIG_IGN)
-    }
-
-    /// Starts a thread that waits for SIGINT or SIGTERM and then calls `handler` with the
-    /// signal's number, once. The thread is detached; it ends after the call.
-    static func watch(_ handler: @escaping @Sendable (Int32) -> Void) {
-        let thread = startThread {
-            var signals = set
-            var received: Int32 = 0
-            while sigwait(&signals, &received) != 0 {}
-            handler(received)
+    /// Creates the pipe, installs the SIGINT and SIGTERM handlers, and ignores SIGPIPE (a
+    /// write to a vanished client then fails with `EPIPE` instead of killing the process).
+    /// Call it once, before the signals matter.
+    /// - Returns: the pipe's non-blocking read end, for ``next(from:on:)``.
+    static func install() -> Int32 {
+        var ends: [Int32] = [-1, -1]
+        precondition(pipe(&ends) == 0, "pipe failed: \(errno)")
+        for end in ends {
+            _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(end, F_SETFD, FD_CLOEXEC)
         }
-        pthread_detach(thread)
+        signalPipeWriteEnd = ends[1]
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { number in
+            var byte = UInt8(truncatingIfNeeded: number)
+            _ = write(signalPipeWriteEnd, &byte, 1)  // a full pipe already holds a stop request
+        }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = SA_RESTART
+        sigaction(SIGINT, &action, nil)
+        sigaction(SIGTERM, &action, nil)
+        signal(SIGPIPE, SIG_IGN)
+        return ends[0]
     }
 
-    private static var set: sigset_t {
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        sigaddset(&signals, SIGINT)
-        sigaddset(&signals, SIGTERM)
-        return signals
+    /// Waits on `dispatcher` for the next signal.
+    /// - Returns: the signal's number.
+    /// - Throws: `CancellationError` when the task is cancelled; `LoopError` when the
+    ///   dispatcher shuts down.
+    static func next(from readEnd: Int32, on dispatcher: Dispatcher) async throws -> Int32 {
+        while true {
+            var byte: UInt8 = 0
+            if read(readEnd, &byte, 1) == 1 { return Int32(byte) }
+            try await dispatcher.waitReadable(readEnd)
+        }
     }
 }

@@ -44,8 +44,6 @@ configuration.workers = option("--workers", default: 4, in: 1...256)
 if selfTest {
     configuration.sendBuffer = 4_096  // small kernel buffers: the slow reader forces partial writes
     alarm(60)  // a watchdog: a hung self-test dies with SIGALRM instead of hanging CI
-} else {
-    ShutdownSignals.block()  // before any thread starts, so that only the watcher gets them
 }
 
 let loop = try LoopThread(name: "server-loop")
@@ -65,7 +63,10 @@ var failures: [String] = []
 if selfTest {
     failures = await SelfTest(server: server).run(serving: serving)
 } else {
-    ShutdownSignals.watch { signal in
+    let signals = ShutdownSignals.install()
+    let dispatcher = loop.dispatcher
+    Task(executorPreference: dispatcher) {
+        guard let signal = try? await ShutdownSignals.next(from: signals, on: dispatcher) else { return }
         print("received \(signal == SIGINT ? "SIGINT" : "SIGTERM"): stopping")
         fflush(nil)
         server.stop()
