@@ -19,7 +19,6 @@ if arguments.contains("--help") || arguments.contains("-h") {
         with the n-th prime, or a line starting with "error: " (the connection stays open).
         SIGINT or SIGTERM stops it gracefully: it stops accepting, answers the requests in
         flight, closes every connection, joins its workers and exits 0.
-        Try: loop-server --port 7070 & printf '10\\n100000\\nabc\\n' | nc -q1 127.0.0.1 7070
         """)
     exit(0)
 }
