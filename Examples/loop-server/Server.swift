@@ -8,9 +8,10 @@ import Synchronization
 /// prime, computed on a pool of plain worker threads.
 ///
 /// All socket I/O happens on the loop, on non-blocking descriptors driven by
-/// `Dispatcher.waitReadable`/`waitWritable`: one task accepts, one task per connection reads
-/// lines, submits each request to the ``WorkerPool`` through an `AsyncChannel`, awaits the
-/// answer on a oneshot hatch, and writes it back, coping with partial reads and writes.
+/// `Dispatcher.waitReadable`/`waitWritable`: one task accepts; per connection, a reader task
+/// splits the bytes into lines and submits each request to the ``WorkerPool`` through an
+/// `AsyncChannel`, and a writer task awaits each answer on its oneshot hatch, in request
+/// order, and writes it back, coping with partial reads and writes.
 ///
 /// Lifecycle: create it (binds the listener and starts the workers), run ``serve()`` in a
 /// task on the dispatcher, call ``stop()`` from anywhere (a signal thread, a test), and when
