@@ -13,6 +13,14 @@ let package = Package(
         .library(name: "AsyncChannels", targets: ["AsyncChannels"]),
         .library(name: "Hatch", targets: ["Hatch"]),
         .executable(name: "loop-demo", targets: ["loop-demo"]),
+        .executable(name: "loop-server", targets: ["loop-server"]),
+        .executable(name: "thread-pool", targets: ["thread-pool"]),
+        .executable(name: "pipeline", targets: ["pipeline"]),
+        .executable(name: "shared-buffer", targets: ["shared-buffer"]),
+    ],
+    dependencies: [
+        // Examples only (the pipeline's SHA-256); the library targets depend on no package.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3")
     ],
     targets: [
         .target(name: "CEventLoop"),
@@ -23,6 +31,34 @@ let package = Package(
             name: "loop-demo",
             dependencies: ["EventLoop", "AsyncChannels", "Hatch"],
             path: "Examples/loop-demo",
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "loop-server",
+            dependencies: ["EventLoop", "AsyncChannels", "Hatch"],
+            path: "Examples/loop-server",
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "thread-pool",
+            dependencies: ["EventLoop", "AsyncChannels", "Hatch"],
+            path: "Examples/thread-pool",
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "pipeline",
+            dependencies: ["EventLoop", "AsyncChannels", "Hatch", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Examples/pipeline",
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "shared-buffer",
+            dependencies: ["EventLoop", "AsyncChannels", "Hatch"],
+            path: "Examples/shared-buffer",
             exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
