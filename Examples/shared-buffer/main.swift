@@ -11,7 +11,7 @@ let usage = """
     usage: shared-buffer [--mib N] [--reps N] [--producers N] [--in-flight N]
            shared-buffer --self-test
       Measures MB/s for 64 KiB and 4 MiB payloads sent as pooled-buffer handles and as [UInt8] copies.
-      --mib N         payload data per trial in MiB (default 256)
+      --mib N         payload data per trial in MiB (default 512)
       --reps N        trials per configuration; the median is reported (default 5)
       --producers N   producer threads (default 1)
       --in-flight N   pooled buffers, and the copy channel's capacity (default 8)
@@ -21,7 +21,7 @@ let usage = """
     """
 
 var arguments = CommandLine.arguments.dropFirst()[...]
-var megabytes = 256
+var megabytes = 512
 var repetitions = 5
 var producers = 1
 var inFlight = 8
