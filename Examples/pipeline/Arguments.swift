@@ -9,9 +9,10 @@ struct Arguments {
     var pipeline = Pipeline()
 
     static let usage = """
-        usage: pipeline [-r] [--hashers N] [--buffers N] [--chunk-kib N] PATH...
+        usage: pipeline [-r] [--hashers N] [--buffers N] [--chunk-kib N] [PATH...]
                pipeline --self-test
-          Prints the SHA-256 of each file as sha256sum does: "<hex>  <path>", in command-line order.
+          Prints the SHA-256 of each file as sha256sum does: "<hex>  <path>", in command-line order;
+          "-" or no PATH is standard input.
           -r             hash the files under a directory (sorted) instead of reporting "Is a directory"
           --hashers N    hasher threads (default 2)
           --buffers N    pooled read buffers (default 8); memory is about buffers x chunk size

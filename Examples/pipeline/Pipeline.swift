@@ -44,8 +44,8 @@ struct Pipeline: Sendable {
     /// Hashes `paths` and writes one line per path, in order: `<hex>  <path>` to `output`, or
     /// `<program>: <path>: <reason>` to `errors`.
     /// - Parameters:
-    ///   - paths: the files to hash. A directory, a missing or unreadable file gives an error
-    ///     line, as with `sha256sum`.
+    ///   - paths: the files to hash; `-` is standard input. A directory, a missing or
+    ///     unreadable file gives an error line, as with `sha256sum`.
     ///   - output: the descriptor for digest lines.
     ///   - errors: the descriptor for error lines.
     /// - Returns: what the run did.
@@ -103,12 +103,14 @@ struct Pipeline: Sendable {
         paths: [String], into queues: [AsyncChannel<HashWork>], pool: ChunkPool, results: AsyncChannel<FileResult>
     ) {
         for (index, path) in paths.enumerated() {
-            let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            // "-" is standard input, as for sha256sum.
+            let isStandardInput = path == "-"
+            let descriptor = isStandardInput ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC)
             guard descriptor >= 0 else {
                 try! results.send(FileResult(index: index, outcome: .failure(reason(errno))))
                 continue
             }
-            defer { close(descriptor) }
+            defer { if !isStandardInput { close(descriptor) } }
             let queue = queues[index % queues.count]
             try! queue.send(.begin(file: index))
             while true {

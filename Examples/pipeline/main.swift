@@ -24,10 +24,8 @@ if arguments.selfTest {
     exit(passed ? 0 : 1)
 }
 
-guard !arguments.paths.isEmpty else {
-    writeAll(2, "pipeline: no files given\n\(Arguments.usage)\n")
-    exit(2)
-}
-let paths = arguments.recursive ? expandDirectories(arguments.paths) : arguments.paths
+// Like sha256sum, no paths means standard input.
+let given = arguments.paths.isEmpty ? ["-"] : arguments.paths
+let paths = arguments.recursive ? expandDirectories(given) : given
 let report = try await arguments.pipeline.run(paths: paths, output: 1, errors: 2)
 exit(report.failed == 0 ? 0 : 1)
