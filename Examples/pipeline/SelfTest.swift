@@ -82,7 +82,7 @@ struct SelfTest {
             "\(report.buffersReturned)/\(report.buffersOwned) pooled buffers back in the pool")
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
-        print("  the pipeline took \(ourElapsed); peak RSS of the whole self-test \(usage.ru_maxrss / 1024) MiB")
+        print("  the pipeline took \(ourElapsed); peak RSS of this process \(usage.ru_maxrss / 1024) MiB")
         if !passed {
             print("--- ours\n\(ourLines)\(ourErrors)--- \(reference)\n\(theirLines)\(theirErrors)---")
         }
