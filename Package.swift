@@ -29,37 +29,46 @@ let package = Package(
         .target(name: "Hatch", dependencies: ["EventLoop"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "loop-demo",
-            dependencies: ["EventLoop", "AsyncChannels", "Hatch"],
+            dependencies: ["EventLoop", "AsyncChannels", "Hatch", "ExampleSupport"],
             path: "Examples/loop-demo",
             exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "loop-server",
-            dependencies: ["EventLoop", "AsyncChannels", "Hatch"],
+            dependencies: ["EventLoop", "AsyncChannels", "Hatch", "ExampleSupport"],
             path: "Examples/loop-server",
             exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "thread-pool",
-            dependencies: ["EventLoop", "AsyncChannels", "Hatch"],
+            dependencies: ["EventLoop", "AsyncChannels", "Hatch", "ExampleSupport"],
             path: "Examples/thread-pool",
             exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "pipeline",
-            dependencies: ["EventLoop", "AsyncChannels", "Hatch", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "EventLoop", "AsyncChannels", "Hatch", "ExampleSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             path: "Examples/pipeline",
             exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "shared-buffer",
-            dependencies: ["EventLoop", "AsyncChannels", "Hatch"],
+            dependencies: ["EventLoop", "AsyncChannels", "Hatch", "ExampleSupport"],
             path: "Examples/shared-buffer",
             exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ExampleSupport",
+            dependencies: ["AsyncChannels"],
+            path: "Examples/Support",
             swiftSettings: swiftSettings
         ),
         .target(

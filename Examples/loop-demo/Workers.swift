@@ -1,5 +1,5 @@
 import AsyncChannels
-import Glibc
+import ExampleSupport
 import Hatch
 
 /// One unit of CPU work: count the primes below `limit`; the answer goes back through `reply`.
@@ -33,25 +33,8 @@ func countPrimes(below limit: Int) -> Int {
 
 /// Starts `count` plain pthreads that take jobs with the blocking `recvSync` until the
 /// channel is closed and drained, and answer each job through its oneshot hatch.
-func startWorkers(count: Int, jobs: AsyncChannel<Job>) -> [pthread_t] {
-    (0..<count).map { _ in
-        let context = Unmanaged.passRetained(WorkerContext(jobs: jobs)).toOpaque()
-        var thread = pthread_t()
-        let status = pthread_create(
-            &thread, nil,
-            { raw in
-                let context = Unmanaged<WorkerContext>.fromOpaque(raw!).takeRetainedValue()
-                while let job = try? context.jobs.recvSync() {
-                    _ = try? job.reply.trySend(countPrimes(below: job.limit))
-                }
-                return nil
-            }, context)
-        precondition(status == 0, "pthread_create failed: \(status)")
-        return thread
+func startWorkers(count: Int, jobs: AsyncChannel<Job>) -> WorkerPool<Job> {
+    WorkerPool(count: count, jobs: jobs) { job in
+        _ = try? job.reply.trySend(countPrimes(below: job.limit))
     }
-}
-
-private final class WorkerContext: Sendable {
-    let jobs: AsyncChannel<Job>
-    init(jobs: AsyncChannel<Job>) { self.jobs = jobs }
 }

@@ -56,7 +56,7 @@ let answers = try await Task(executorPreference: dispatcher) { () throws -> [Int
 let elapsed = ContinuousClock.now - started
 
 jobs.close()
-for worker in workers { pthread_join(worker, nil) }
+workers.join()
 let counters = dispatcher.counters
 loop.shutdown()
 

@@ -1,3 +1,4 @@
+import ExampleSupport
 import Glibc
 import Synchronization
 
@@ -47,11 +48,11 @@ final class SelfTest: Sendable {
     ]
 
     private func concurrentClients() {
-        var threads = (0..<clientCount).map { index in startThread { [self] in client(index) } }
-        threads += (0..<abruptCount).map { index in startThread { [self] in abruptClient(index) } }
-        threads.append(startThread { [self] in slowWriter() })
-        threads.append(startThread { [self] in slowReader() })
-        for thread in threads { pthread_join(thread, nil) }
+        var threads = (0..<clientCount).map { index in PlainThread { [self] in client(index) } }
+        threads += (0..<abruptCount).map { index in PlainThread { [self] in abruptClient(index) } }
+        threads.append(PlainThread { [self] in slowWriter() })
+        threads.append(PlainThread { [self] in slowReader() })
+        for thread in threads { thread.join() }
     }
 
     /// 100 requests on one connection, answered in order; request 50 is malformed and

@@ -9,7 +9,7 @@ import Synchronization
 ///
 /// All socket I/O happens on the loop, on non-blocking descriptors driven by
 /// `Dispatcher.waitReadable`/`waitWritable`: one task accepts; per connection, a reader task
-/// splits the bytes into lines and submits each request to the ``WorkerPool`` through an
+/// splits the bytes into lines and submits each request to the ``PrimeWorkers`` through an
 /// `AsyncChannel`, and a writer task awaits each answer on its oneshot hatch, in request
 /// order, and writes it back, coping with partial reads and writes.
 ///
@@ -51,7 +51,7 @@ final class Server: @unchecked Sendable {
     /// The port the listener is bound to.
     let port: UInt16
     let statistics = Statistics()
-    let pool: WorkerPool
+    let pool: PrimeWorkers
     private let listener: Int32
     private let stopRequested: ThreadSignal
 
@@ -76,7 +76,7 @@ final class Server: @unchecked Sendable {
         self.dispatcher = dispatcher
         (listener, port) = try Socket.listen(port: configuration.port)
         stopRequested = try ThreadSignal()
-        pool = WorkerPool(count: configuration.workers)
+        pool = PrimeWorkers(count: configuration.workers)
     }
 
     /// Asks a running ``serve()`` to stop gracefully. Callable from any thread; never blocks.

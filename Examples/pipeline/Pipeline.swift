@@ -1,6 +1,7 @@
 import AsyncChannels
 import Crypto
 import EventLoop
+import ExampleSupport
 import Glibc
 
 /// Hashes files with SHA-256 on plain threads and prints `sha256sum`-compatible lines from a

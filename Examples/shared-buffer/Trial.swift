@@ -1,5 +1,6 @@
 import AsyncChannels
 import EventLoop
+import ExampleSupport
 
 /// How payloads travel from the producer threads to the loop task.
 enum Transport: String, CaseIterable, Sendable {

@@ -1,5 +1,6 @@
 import AsyncChannels
 import EventLoop
+import ExampleSupport
 
 /// What one run of the pool produced, as the printing task saw it.
 struct PoolReport: Sendable {

@@ -1,16 +1,18 @@
 import Glibc
 
 /// A plain pthread that runs one closure: the kind of thread (a blocking reader, a CPU-bound
-/// worker) that talks to the event loop only through channels.
+/// worker, a client) that talks to the event loop only through channels. Shared by the
+/// examples; not part of the library.
 ///
-/// The `pthread_create` callback lives here, outside `main.swift`, because closures written in
-/// `main.swift` inherit the main actor's isolation and would trap when a foreign thread runs them.
-struct PlainThread: Sendable {
+/// The `pthread_create` callback lives here, outside any `main.swift`, because closures written
+/// in `main.swift` inherit the main actor's isolation and would trap when a foreign thread
+/// runs them.
+public struct PlainThread: Sendable {
     private let handle: pthread_t
 
     /// Starts a thread that runs `body` and then ends.
     /// - Parameter body: the work; it runs once, on the new thread.
-    init(_ body: @escaping @Sendable () -> Void) {
+    public init(_ body: @escaping @Sendable () -> Void) {
         let context = Unmanaged.passRetained(ThreadBody(body: body)).toOpaque()
         var handle = pthread_t()
         let status = pthread_create(
@@ -26,7 +28,7 @@ struct PlainThread: Sendable {
     }
 
     /// Waits for the thread to end. Call it exactly once, from another thread.
-    func join() {
+    public func join() {
         pthread_join(handle, nil)
     }
 }
