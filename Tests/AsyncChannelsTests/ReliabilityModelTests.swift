@@ -61,7 +61,9 @@ struct ReliabilityModelTests {
                     switch rng.next() % 10 {
                     case 0, 1:  // send
                         next += 1
-                        if let error = Self.failure({ () throws(ChannelSendError<Payload>) in try channel.send(Payload(next, counter: live)) }) {
+                        if let error = Self.failure({ () throws(ChannelSendError<Payload>) in
+                            try channel.send(Payload(next, counter: live))
+                        }) {
                             try #require(model.closed && error.reason == .closed, "\(context)")
                             try #require(error.element.value == next, "the element is handed back; \(context)")
                         } else {
@@ -133,7 +135,9 @@ struct ReliabilityModelTests {
                     switch rng.next() % 11 {
                     case 0, 1:  // trySend
                         next += 1
-                        if let error = Self.failure({ () throws(ChannelSendError<Payload>) in try channel.trySend(Payload(next, counter: live)) }) {
+                        if let error = Self.failure({ () throws(ChannelSendError<Payload>) in
+                            try channel.trySend(Payload(next, counter: live))
+                        }) {
                             let reason: ChannelError = model.closed ? .closed : .full
                             try #require(model.closed || model.isFull, "trySend failed; \(context)")
                             try #require(error.reason == reason && error.element.value == next, "\(context)")
@@ -143,7 +147,9 @@ struct ReliabilityModelTests {
                         }
                     case 2 where !model.isFull || model.closed:  // send that cannot suspend
                         next += 1
-                        if let error = await Self.failure({ () async throws(ChannelSendError<Payload>) in try await channel.send(Payload(next, counter: live)) }) {
+                        if let error = await Self.failure({ () async throws(ChannelSendError<Payload>) in
+                            try await channel.send(Payload(next, counter: live))
+                        }) {
                             try #require(model.closed && error.reason == .closed && error.element.value == next)
                         } else {
                             try #require(!model.closed, "send succeeded on a closed channel; \(context)")
@@ -151,7 +157,9 @@ struct ReliabilityModelTests {
                         }
                     case 3 where !model.isFull || model.closed:  // sendSync that cannot block
                         next += 1
-                        if let error = Self.failure({ () throws(ChannelSendError<Payload>) in try channel.sendSync(Payload(next, counter: live)) }) {
+                        if let error = Self.failure({ () throws(ChannelSendError<Payload>) in
+                            try channel.sendSync(Payload(next, counter: live))
+                        }) {
                             try #require(model.closed && error.reason == .closed && error.element.value == next)
                         } else {
                             try #require(!model.closed, "sendSync succeeded on a closed channel; \(context)")

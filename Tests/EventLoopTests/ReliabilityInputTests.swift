@@ -129,7 +129,9 @@ struct ReliabilityLoopInputTests {
                     if writable { try await dispatcher.waitWritable(fd) } else { try await dispatcher.waitReadable(fd) }
                 }
                 await #expect {
-                    if onLoop { try await Task(executorPreference: dispatcher) { try await wait() }.value } else {
+                    if onLoop {
+                        try await Task(executorPreference: dispatcher) { try await wait() }.value
+                    } else {
                         try await wait()
                     }
                 } throws: { error in

@@ -42,7 +42,9 @@ struct ReliabilityHatchModelTests {
         }
     }
 
-    static func sendResult(_ body: () throws(HatchSendError<Tracked>) -> Tracked?) -> Result<Int?, HatchSendError<Tracked>> {
+    static func sendResult(_ body: () throws(HatchSendError<Tracked>) -> Tracked?) -> Result<
+        Int?, HatchSendError<Tracked>
+    > {
         do throws(HatchSendError<Tracked>) { return .success(try body()?.id) } catch { return .failure(error) }
     }
 
@@ -89,7 +91,8 @@ struct ReliabilityHatchModelTests {
                             }
                         } else {
                             guard case .success(let old) = result, old == model.slot else {
-                                Issue.record("trySend \(result) should replace \(String(describing: model.slot)); \(context)")
+                                Issue.record(
+                                    "trySend \(result) should replace \(String(describing: model.slot)); \(context)")
                                 return
                             }
                             model.slot = id
