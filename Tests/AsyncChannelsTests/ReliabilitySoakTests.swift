@@ -139,7 +139,9 @@ struct ReliabilitySoakTests {
         loopB.shutdown()
         // Memory returns near where it started: the queue's storage and every payload are
         // gone. Other tests run in parallel in this process, hence the generous slack.
+        // Sanitizer allocators quarantine freed memory: the live-object counts above are the
+        // leak check there.
         let growth = residentBytes() - residentBefore
-        #expect(growth < 256 << 20, "resident memory grew by \(growth) bytes")
+        #expect(runsUnderSanitizer || growth < 256 << 20, "resident memory grew by \(growth) bytes")
     }
 }

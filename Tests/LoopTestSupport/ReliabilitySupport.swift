@@ -106,3 +106,11 @@ public func residentBytes() -> Int {
     else { return 0 }
     return resident * Int(sysconf(Int32(_SC_PAGESIZE)))
 }
+
+/// True when the process runs with the address or thread sanitizer: their allocators keep
+/// freed memory in quarantine and map shadow memory, so resident memory says nothing there.
+public var runsUnderSanitizer: Bool {
+    let handle = dlopen(nil, RTLD_NOW)
+    defer { if let handle { dlclose(handle) } }
+    return dlsym(handle, "__asan_init") != nil || dlsym(handle, "__tsan_init") != nil
+}
