@@ -23,12 +23,13 @@ private func exhaustDescriptors() -> (opened: [Int32], errno: Int32) {
     }
 }
 
-/// Ends the child process of an exit test with a message when `condition` is false.
-private func check(_ condition: Bool, _ message: String) {
+/// Ends the child process of an exit test when `condition` is false, with exit code `code`
+/// (the parent reports the exit code; the child's stderr gets the message).
+private func check(_ condition: Bool, _ message: String, code: Int32) {
     guard !condition else { return }
     let line = "FAILED: \(message)\n"
     _ = line.withCString { Glibc.write(2, $0, strlen($0)) }
-    exit(1)
+    exit(code)
 }
 
 private func isEMFILE(_ error: any Error) -> Bool {
@@ -42,49 +43,49 @@ struct ReliabilityLoopFaultTests {
     /// LoopThread, Dispatcher.forCurrentThread and ThreadSignal throw LoopError .systemCall
     /// with errno EMFILE, naming the call; once descriptors are free again they work.
     @Test func descriptorExhaustionThrowsAClearErrorAndRecovers() async {
-        let result = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
+        // A failed check in the child exits with its own code (10…21, in source order).
+        await #expect(processExitsWith: .success) {
             let (opened, error) = exhaustDescriptors()
-            check(error == EMFILE, "open failed with errno \(error), not EMFILE")
+            check(error == EMFILE, "open failed with errno \(error), not EMFILE", code: 10)
             do {
                 _ = try LoopThread(name: "no-fds")
-                check(false, "LoopThread was created without descriptors")
+                check(false, "LoopThread was created without descriptors", code: 11)
             } catch {
-                check(isEMFILE(error), "LoopThread threw \(error)")
-                check("\(error)".contains("EMFILE") || "\(error)".contains("errno \(EMFILE)"), "message: \(error)")
+                check(isEMFILE(error), "LoopThread threw \(error)", code: 12)
+                check(
+                    "\(error)".contains("EMFILE") || "\(error)".contains("errno \(EMFILE)"), "message: \(error)",
+                    code: 13)
             }
             let thread = PlainThread {
                 do {
                     _ = try Dispatcher.forCurrentThread()
-                    check(false, "forCurrentThread created a dispatcher without descriptors")
+                    check(false, "forCurrentThread created a dispatcher without descriptors", code: 14)
                 } catch {
-                    check(isEMFILE(error), "forCurrentThread threw \(error)")
+                    check(isEMFILE(error), "forCurrentThread threw \(error)", code: 15)
                 }
-                check(Dispatcher.current == nil, "a failed forCurrentThread left a dispatcher bound")
+                check(Dispatcher.current == nil, "a failed forCurrentThread left a dispatcher bound", code: 16)
             }
             thread.joinBlocking()
             do {
                 _ = try ThreadSignal()
-                check(false, "ThreadSignal was created without descriptors")
+                check(false, "ThreadSignal was created without descriptors", code: 17)
             } catch {
-                check(isEMFILE(error), "ThreadSignal threw \(error)")
+                check(isEMFILE(error), "ThreadSignal threw \(error)", code: 18)
             }
             // Free a few descriptors: everything works again.
             for fd in opened.suffix(4) { close(fd) }
             do {
                 let signal = try ThreadSignal()
                 signal.fire()
-                check(signal.waitSync(timeout: .zero), "signal")
+                check(signal.waitSync(timeout: .zero), "signal", code: 19)
                 let loop = try LoopThread(name: "fds-again")
                 let ran = try ThreadSignal()
                 loop.dispatcher.execute { ran.fire() }
-                check(ran.waitSync(timeout: nil), "loop runs")
+                check(ran.waitSync(timeout: nil), "loop runs", code: 20)
                 loop.shutdown()
             } catch {
-                check(false, "after freeing descriptors: \(error)")
+                check(false, "after freeing descriptors: \(error)", code: 21)
             }
-        }
-        if let result, result.exitStatus != .exitCode(0) {
-            Issue.record("child: \(String(decoding: result.standardErrorContent, as: UTF8.self))")
         }
     }
 
@@ -185,7 +186,8 @@ struct ReliabilityLoopFaultTests {
     /// number is handed to a file on purpose.
     @Test func stopAfterShutdownDoesNotWriteToAReusedDescriptor() async {
         await withKnownIssue("stop() after shutdown writes 8 bytes to the closed wake eventfd's number") {
-            let result = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
+            // A failed check in the child exits with its own code (10…21, in source order).
+            await #expect(processExitsWith: .success) {
                 let loop = try? LoopThread(name: "stopped")
                 guard let loop else { exit(2) }
                 let dispatcher = loop.dispatcher
@@ -194,14 +196,11 @@ struct ReliabilityLoopFaultTests {
                 let path = "/tmp/loopchannels-stop-\(getpid())"
                 let file = open(path, O_CREAT | O_RDWR | O_TRUNC, 0o600)
                 unlink(path)
-                check(dup2(file, wakeFD) == wakeFD, "dup2")
+                check(dup2(file, wakeFD) == wakeFD, "dup2", code: 3)
                 dispatcher.stop()
                 var status = stat()
                 fstat(file, &status)
-                check(status.st_size == 0, "stop() wrote \(status.st_size) bytes to a reused descriptor")
-            }
-            if let result, result.exitStatus != .exitCode(0) {
-                Issue.record("child: \(String(decoding: result.standardErrorContent, as: UTF8.self))")
+                check(status.st_size == 0, "stop() wrote \(status.st_size) bytes to a reused descriptor", code: 1)
             }
         }
     }
