@@ -21,7 +21,9 @@ extension Dispatcher {
     /// any thread; never blocks.
     public func stop() {
         stopRequested.store(true, ordering: .releasing)
-        if !inLoop {
+        // The eventfd stays open until deinit (we hold a reference), so this write can never
+        // hit a closed or reused descriptor; after shutdown nobody reads it, so skip it.
+        if !inLoop && !isShutDown {
             wakePending.store(true, ordering: .relaxed)
             eventfdWriteCount.wrappingAdd(1, ordering: .relaxed)
             selector.wake()
@@ -137,7 +139,7 @@ extension Dispatcher {
         leftovers.append(contentsOf: pending)
         failTimersForShutdown()
         failDescriptorWaitersForShutdown()
-        selector.close()
+        // The descriptors stay open until deinit: a racing stop() may still write the eventfd.
         if inLoop { cel_set_current_dispatcher(nil) }
         // Everything loop-only is now the fallback queue's, which runs one drain at a time.
         fallback.submit(contentsOf: leftovers, to: self)

@@ -84,6 +84,12 @@ public final class Dispatcher: TaskExecutor, @unchecked Sendable {
         self.serialExecutor.dispatcher = self
     }
 
+    deinit {
+        // Closed here, not at shutdown: whoever can still call stop() or execute() holds a
+        // reference, so the wake eventfd is open whenever it can be written.
+        selector.close()
+    }
+
     // MARK: Thread binding
 
     /// The dispatcher bound to the calling thread, or nil when the thread has none.
