@@ -223,4 +223,20 @@ void cel_set_thread_name(const char *name) {
     (void)pthread_setname_np(pthread_self(), buffer);
 }
 
+// Provided by the ThreadSanitizer runtime when it is linked in; NULL otherwise.
+extern void AnnotateIgnoreReadsBegin(const char *file, int line) __attribute__((weak));
+extern void AnnotateIgnoreReadsEnd(const char *file, int line) __attribute__((weak));
+
+void cel_tsan_ignore_reads_begin(void) {
+    if (AnnotateIgnoreReadsBegin) {
+        AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
+    }
+}
+
+void cel_tsan_ignore_reads_end(void) {
+    if (AnnotateIgnoreReadsEnd) {
+        AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
+    }
+}
+
 int cel_errno(void) { return errno; }

@@ -108,6 +108,11 @@ void cel_unpark(uint32_t *state);
 /// Names the calling thread (the kernel keeps the first 15 bytes).
 void cel_set_thread_name(const char *name);
 
+/// ThreadSanitizer: ignore this thread's reads between begin and end. No-ops unless the
+/// process runs with the TSan runtime (looked up as weak symbols).
+void cel_tsan_ignore_reads_begin(void);
+void cel_tsan_ignore_reads_end(void);
+
 /// The calling thread's errno.
 int cel_errno(void);
 

@@ -1,3 +1,4 @@
+internal import EventLoop
 public import Synchronization
 
 /// Turns any non-blocking structure into an async one: a single consumer waits until a
@@ -91,7 +92,8 @@ public final class WakeSink: Sendable {
         // consumer's registration RMW (or its resumption); acquiring takes ownership of the
         // continuation written before the consumer's releasing registration.
         let bits = slot.exchange(0, ordering: .acquiringAndReleasing)
-        if bits != 0 { Self.continuation(from: bits).resume() }
+        // The waiter may still be inside its registering closure: see resumeHidingRuntimeReads.
+        if bits != 0 { resumeHidingRuntimeReads(Self.continuation(from: bits)) }
     }
 
     @inline(__always)
