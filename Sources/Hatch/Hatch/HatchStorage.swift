@@ -133,17 +133,8 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
             receiver.resume(returning: value)
             sender?.resume()
             return nil
-        case .store:
-            self.value = value
-            if closes {
-                let sender = takeSenderWaiter()
-                unlock(s.closing(.sender))
-                sender?.resume()
-            } else {
-                unlock(s)
-            }
-            return nil
-        case .replace:
+        case .store, .replace:
+            // .store finds the slot empty (nil comes back); .replace hands back the old value.
             let old = self.value
             self.value = value
             if closes {
