@@ -28,7 +28,9 @@ enum LoopBench {
 
     static func run(_ options: Options) throws {
         let probeAllocations = AllocationCounter.verify(count: 1_000)
-        print("loop-bench \(options.quick ? "--quick" : "(full)"), \(options.measuredRuns) interleaved runs per implementation")
+        print(
+            "loop-bench \(options.quick ? "--quick" : "(full)"), \(options.measuredRuns) interleaved runs per implementation"
+        )
         print(
             AllocationCounter.isWorking
                 ? "allocation counter: working (1000 class instances counted as \(probeAllocations) mallocs)"

@@ -17,8 +17,9 @@ enum Report {
             for row in rows {
                 var name = row.implementation
                 if let note = row.note {
-                    notes.append(note)
-                    name += " [\(notes.count)]"
+                    let number = (notes.firstIndex(of: note) ?? notes.endIndex) + 1
+                    if number > notes.count { notes.append(note) }
+                    name += " [\(number)]"
                 }
                 if row.implementation == scenario.reference { name += " (ref)" }
                 if let failure = row.failure {

@@ -68,7 +68,10 @@ struct Measurement: Sendable {
     /// Why the implementation stopped, if it failed; its figures are then meaningless.
     let failure: String?
 
-    init(scenario: String, implementation: Implementation, operations: Int, samples: [RunContext.Sample], failure: String?) {
+    init(
+        scenario: String, implementation: Implementation, operations: Int, samples: [RunContext.Sample],
+        failure: String?
+    ) {
         self.scenario = scenario
         self.implementation = implementation.name
         self.note = implementation.note

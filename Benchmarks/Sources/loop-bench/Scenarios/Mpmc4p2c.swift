@@ -46,7 +46,9 @@ extension Implementation {
                 queue.finish()
                 try done.wait(parts: environment.loops.count)
             }
-            try BenchError.check(totals.received.load(ordering: .relaxed) == total, "consumers received \(totals.received.load(ordering: .relaxed)) of \(total)")
+            try BenchError.check(
+                totals.received.load(ordering: .relaxed) == total,
+                "consumers received \(totals.received.load(ordering: .relaxed)) of \(total)")
             try BenchError.checkSum(totals.sum.load(ordering: .relaxed), count: total)
         }
     }

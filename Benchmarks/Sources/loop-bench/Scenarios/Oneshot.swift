@@ -51,7 +51,8 @@ extension Implementation {
     static func nioPromiseOneshot(_ environment: BenchEnvironment) -> Implementation {
         Implementation(
             "NIO.promise",
-            note: "NIO.promise: makePromise + whenSuccess + succeed, all on the NIO event loop (callback style, no task)"
+            note:
+                "NIO.promise: makePromise + whenSuccess + succeed, all on the NIO event loop (callback style, no task)"
         ) { context in
             let count = context.operations
             let loop = environment.nioLoop

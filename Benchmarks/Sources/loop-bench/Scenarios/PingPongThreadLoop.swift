@@ -33,7 +33,8 @@ extension Implementation {
     static func threadSignalPingPong(_ environment: BenchEnvironment) -> Implementation {
         Implementation(
             "ThreadSignal",
-            note: "ThreadSignal: syscalls/op counts the dispatcher's eventfd writes and epoll waits only, not the signal's own eventfd ring and poll on the thread side",
+            note:
+                "ThreadSignal: syscalls/op counts the dispatcher's eventfd writes and epoll waits only, not the signal's own eventfd ring and poll on the thread side",
             syscalls: .dispatcherCounters
         ) { context in
             let roundTrips = context.operations
@@ -110,7 +111,8 @@ extension Implementation {
     static func eventfdFloorPingPong() -> Implementation {
         Implementation(
             "eventfd-floor",
-            note: "eventfd-floor: two plain threads, blocking read/write on two eventfds; 4 syscalls per round trip by construction",
+            note:
+                "eventfd-floor: two plain threads, blocking read/write on two eventfds; 4 syscalls per round trip by construction",
             syscalls: .fixed(4)
         ) { context in
             let roundTrips = context.operations

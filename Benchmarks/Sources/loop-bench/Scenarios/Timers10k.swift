@@ -10,7 +10,8 @@ extension Scenario {
             quickOperations: 10_000,
             reference: "Task.sleep",
             implementations: [
-                .concurrentSleeps("Dispatcher.sleep", syscalls: .dispatcherCounters, environment) { dispatcher, duration in
+                .concurrentSleeps("Dispatcher.sleep", syscalls: .dispatcherCounters, environment) {
+                    dispatcher, duration in
                     try await dispatcher.sleep(for: duration)
                 },
                 .concurrentSleeps("Task.sleep", environment) { _, duration in

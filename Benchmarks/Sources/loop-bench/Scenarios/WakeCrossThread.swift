@@ -6,7 +6,8 @@ extension Scenario {
     static func wakeCrossThread(_ environment: BenchEnvironment) -> Scenario {
         Scenario(
             name: "wake-xthread",
-            summary: "one notification from a plain thread to a loop task that waits for the count to reach n (notifications may coalesce)",
+            summary:
+                "one notification from a plain thread to a loop task that waits for the count to reach n (notifications may coalesce)",
             operations: 1_000_000,
             quickOperations: 50_000,
             reference: "AsyncStream",
@@ -23,7 +24,10 @@ extension Implementation {
     /// `AsyncStream`: a `Void` stream that keeps only the newest element, the usual way to
     /// turn a stream into a coalescing signal.
     static func asyncStreamWake(_ environment: BenchEnvironment) -> Implementation {
-        Implementation("AsyncStream", note: "AsyncStream (wake-xthread): AsyncStream<Void> with bufferingPolicy .bufferingNewest(1)") { context in
+        Implementation(
+            "AsyncStream",
+            note: "AsyncStream (wake-xthread): AsyncStream<Void> with bufferingPolicy .bufferingNewest(1)"
+        ) { context in
             let count = context.operations
             let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
             let progress = NotifiedCount()

@@ -73,7 +73,10 @@ extension Implementation {
 
     /// `NIO.execute`: a closure per element onto a NIO event loop, which counts them itself.
     static func nioExecutePost(producers: Int, _ environment: BenchEnvironment) -> Implementation {
-        Implementation("NIO.execute", note: "NIO.execute: the consumer is the NIO event loop itself, running one closure per element") { context in
+        Implementation(
+            "NIO.execute",
+            note: "NIO.execute: the consumer is the NIO event loop itself, running one closure per element"
+        ) { context in
             let total = context.operations
             let loop = environment.nioLoop
             let done = Completion()
@@ -98,7 +101,8 @@ extension Implementation {
     static func nioAsyncSequenceProducerPost(_ environment: BenchEnvironment) -> Implementation {
         Implementation(
             "NIOAsyncSequenceProducer",
-            note: "NIOAsyncSequenceProducer: the producer ignores back-pressure (`stopProducing`), like an unbounded queue"
+            note:
+                "NIOAsyncSequenceProducer: the producer ignores back-pressure (`stopProducing`), like an unbounded queue"
         ) { context in
             let total = context.operations
             let new = NIOAsyncSequenceProducer.makeSequence(
@@ -138,7 +142,8 @@ extension Implementation {
     static func asyncAlgorithmsChannelPost(_ environment: BenchEnvironment) -> Implementation {
         Implementation(
             "AsyncAlgorithms.AsyncChannel",
-            note: "AsyncAlgorithms.AsyncChannel: the producer is a task on the global executor (send is async and waits for the consumer); runs 1/10 of the ops",
+            note:
+                "AsyncAlgorithms.AsyncChannel: the producer is a task on the global executor (send is async and waits for the consumer); runs 1/10 of the ops",
             operationsDivisor: 10
         ) { context in
             let total = context.operations
