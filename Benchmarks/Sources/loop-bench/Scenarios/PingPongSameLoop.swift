@@ -1,0 +1,111 @@
+import EventLoop
+
+extension Scenario {
+    /// Round trips between two tasks on the same loop.
+    static func pingPongSameLoop(_ environment: BenchEnvironment) -> Scenario {
+        Scenario(
+            name: "pingpong-same-loop",
+            summary: "one round trip between two tasks on one loop",
+            operations: 200_000,
+            quickOperations: 10_000,
+            reference: "AsyncStream",
+            implementations: [
+                // TODO(after merge): Hatch — two `makeHatch(of: Int.self)` pairs; `send` then
+                // `receive` (target ≤ 0.25× AsyncStream, 0 allocs/op).
+                // TODO(after merge): AsyncChannel — two channels; `send` then `recv`.
+                .asyncStreamSameLoop(environment),
+                .checkedContinuationSameLoop(environment),
+            ]
+        )
+    }
+}
+
+extension Implementation {
+    /// `AsyncStream`: two streams, one each way.
+    static func asyncStreamSameLoop(_ environment: BenchEnvironment) -> Implementation {
+        Implementation("AsyncStream") { context in
+            let roundTrips = context.operations
+            let (pings, pingContinuation) = AsyncStream.makeStream(of: Int.self)
+            let (pongs, pongContinuation) = AsyncStream.makeStream(of: Int.self)
+            let done = Completion()
+            let sum = Confined(0)
+            try context.measure {
+                Task(executorPreference: environment.dispatcher) {
+                    var received = 0
+                    for await value in pings {
+                        pongContinuation.yield(value)
+                        received += 1
+                        if received == roundTrips { break }
+                    }
+                    done.finish()
+                }
+                Task(executorPreference: environment.dispatcher) {
+                    var replies = pongs.makeAsyncIterator()
+                    for trip in 0..<roundTrips {
+                        pingContinuation.yield(trip)
+                        sum.value &+= await replies.next() ?? 0
+                    }
+                    done.finish()
+                }
+                try done.wait(parts: 2)
+            }
+            try BenchError.checkSum(sum.value, count: roundTrips)
+        }
+    }
+
+    /// `CheckedContinuation`: the minimal hand-off between two tasks of one loop — a
+    /// ``LoopBaton`` each way, a stored continuation resumed by the other task.
+    static func checkedContinuationSameLoop(_ environment: BenchEnvironment) -> Implementation {
+        Implementation("CheckedContinuation") { context in
+            let roundTrips = context.operations
+            let ping = LoopBaton()
+            let pong = LoopBaton()
+            let done = Completion()
+            let sum = Confined(0)
+            try context.measure {
+                Task(executorPreference: environment.dispatcher) {
+                    for _ in 0..<roundTrips { pong.pass(await ping.take()) }
+                    done.finish()
+                }
+                Task(executorPreference: environment.dispatcher) {
+                    for trip in 0..<roundTrips {
+                        ping.pass(trip)
+                        sum.value &+= await pong.take()
+                    }
+                    done.finish()
+                }
+                try done.wait(parts: 2)
+            }
+            try BenchError.checkSum(sum.value, count: roundTrips)
+        }
+    }
+}
+
+/// A one-value hand-off between tasks of one loop: a stored `CheckedContinuation`, or the
+/// value when it comes before the taker.
+///
+/// Used by the tasks of one loop thread only, so it needs no lock.
+final class LoopBaton: @unchecked Sendable {
+    private var waiter: CheckedContinuation<Int, Never>?  // loop thread only
+    private var pending: Int?  // loop thread only
+
+    /// Gives `value` to the waiting taker, or keeps it for the next one.
+    func pass(_ value: Int) {
+        if let waiter {
+            self.waiter = nil
+            waiter.resume(returning: value)
+        } else {
+            precondition(pending == nil, "LoopBaton holds one value at a time")
+            pending = value
+        }
+    }
+
+    /// The passed value, waiting for it if it has not come yet.
+    nonisolated(nonsending) func take() async -> Int {
+        if let value = pending {
+            pending = nil
+            return value
+        }
+        return await withCheckedContinuation { waiter = $0 }
+    }
+}

@@ -1,0 +1,58 @@
+import EventLoop
+import Synchronization
+
+extension Scenario {
+    /// A plain thread notifies; a task on a loop wakes.
+    static func wakeCrossThread(_ environment: BenchEnvironment) -> Scenario {
+        Scenario(
+            name: "wake-xthread",
+            summary:
+                "one notification from a plain thread to a loop task that waits for the count to reach n (notifications may coalesce)",
+            operations: 1_000_000,
+            quickOperations: 50_000,
+            reference: "AsyncStream",
+            implementations: [
+                // TODO(after merge): WakeSink — the thread stores the count and calls
+                // `source.notify()`; the task `try await sink.wait { count == n ? () : nil }`.
+                .asyncStreamWake(environment)
+            ]
+        )
+    }
+}
+
+extension Implementation {
+    /// `AsyncStream`: a `Void` stream that keeps only the newest element, the usual way to
+    /// turn a stream into a coalescing signal.
+    static func asyncStreamWake(_ environment: BenchEnvironment) -> Implementation {
+        Implementation(
+            "AsyncStream",
+            note: "AsyncStream (wake-xthread): AsyncStream<Void> with bufferingPolicy .bufferingNewest(1)"
+        ) { context in
+            let count = context.operations
+            let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+            let progress = NotifiedCount()
+            let done = Completion()
+            try context.measure {
+                Task(executorPreference: environment.dispatcher) {
+                    for await _ in stream where progress.value.load(ordering: .acquiring) == count { break }
+                    done.finish()
+                }
+                let notifier = PlainThread {
+                    for sent in 1...count {
+                        progress.value.store(sent, ordering: .releasing)
+                        continuation.yield()
+                    }
+                }
+                try done.wait()
+                notifier.join()
+            }
+        }
+    }
+}
+
+/// How many notifications the notifier has sent: the state a waker's predicate looks at.
+final class NotifiedCount: Sendable {
+    // Release by the notifier / acquire by the waiter: what the notifier did before the
+    // store is visible to the woken task.
+    let value = Atomic<Int>(0)
+}
