@@ -29,6 +29,8 @@ let package = Package(
             dependencies: [
                 "CBenchSupport",
                 .product(name: "EventLoop", package: rootPackage),
+                .product(name: "AsyncChannels", package: rootPackage),
+                .product(name: "Hatch", package: rootPackage),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),

@@ -1,3 +1,4 @@
+import AsyncChannels
 import EventLoop
 import Synchronization
 
@@ -11,16 +12,47 @@ extension Scenario {
             quickOperations: 100_000,
             reference: "Mutex+Deque",
             implementations: [
-                // TODO(after merge): AsyncChannel — consumers `for await value in channel` on
-                // loops 0 and 1, producers `try channel.send(value)`, `channel.close()` after
-                // they join; syscalls: .dispatcherCounters (target ≤ 1× Mutex+Deque).
-                .lockedDequeMpmc(environment)
+                .asyncChannelMpmc(environment),
+                .lockedDequeMpmc(environment),
             ]
         )
     }
 }
 
 extension Implementation {
+    /// `AsyncChannel` (ours): one channel, consumers `for await` on loops 0 and 1 until the
+    /// producers are done and the channel is closed.
+    static func asyncChannelMpmc(_ environment: BenchEnvironment) -> Implementation {
+        Implementation("AsyncChannel", syscalls: .dispatcherCounters) { context in
+            let total = context.operations
+            let channel = AsyncChannels.AsyncChannel<Int>()
+            let done = Completion()
+            let totals = ConsumerTotals()
+            try context.measure {
+                for loop in environment.loops {
+                    Task(executorPreference: loop.dispatcher) {
+                        var received = 0
+                        var sum = 0
+                        for await value in channel {
+                            sum &+= value
+                            received += 1
+                        }
+                        totals.add(received: received, sum: sum)
+                        done.finish()
+                    }
+                }
+                let producers = producerThreads(4, total: total) { value in try? channel.send(value) }
+                for producer in producers { producer.join() }
+                channel.close()
+                try done.wait(parts: environment.loops.count)
+            }
+            try BenchError.check(
+                totals.received.load(ordering: .relaxed) == total,
+                "consumers received \(totals.received.load(ordering: .relaxed)) of \(total)")
+            try BenchError.checkSum(totals.sum.load(ordering: .relaxed), count: total)
+        }
+    }
+
     /// `Mutex+Deque`: see ``LockedDequeQueue``.
     static func lockedDequeMpmc(_ environment: BenchEnvironment) -> Implementation {
         Implementation("Mutex+Deque") { context in

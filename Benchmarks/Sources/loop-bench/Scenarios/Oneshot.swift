@@ -1,4 +1,5 @@
 import EventLoop
+import Hatch
 import NIOCore
 
 extension Scenario {
@@ -11,11 +12,8 @@ extension Scenario {
             quickOperations: 50_000,
             reference: "CheckedContinuation",
             implementations: [
-                // TODO(after merge): Oneshot — `let (sender, receiver) = makeOneshot(of: Int.self)`,
-                // `try sender.trySend(value)`, `try await receiver.receive()` in a loop task
-                // (target ≤ 1× CheckedContinuation).
-                // TODO(after merge): Multishot — one `MultishotReceiver<Int>()`, per op
-                // `receiver.sender()!.send(value)` then `try await receiver.recv()` (0 allocs/op).
+                .oneshotOneshot(environment),
+                .multishotOneshot(environment),
                 .checkedContinuationOneshot(environment),
                 .nioPromiseOneshot(environment),
             ]
@@ -24,6 +22,62 @@ extension Scenario {
 }
 
 extension Implementation {
+    /// `Oneshot` (ours): `makeOneshot`, `trySend`, `receive()`, in a task on our loop.
+    static func oneshotOneshot(_ environment: BenchEnvironment) -> Implementation {
+        Implementation("Oneshot") { context in
+            let count = context.operations
+            let done = Completion()
+            let sum = Confined(0)
+            try context.measure {
+                Task(executorPreference: environment.dispatcher) {
+                    do {
+                        var total = 0
+                        for value in 0..<count {
+                            let (sender, receiver) = makeOneshot(of: Int.self)
+                            try sender.trySend(value)
+                            total &+= try await receiver.receive()
+                        }
+                        sum.value = total
+                        done.finish()
+                    } catch {
+                        done.fail(error)
+                    }
+                }
+                try done.wait()
+            }
+            try BenchError.checkSum(sum.value, count: count)
+        }
+    }
+
+    /// `Multishot` (ours): one receiver for the whole run; per op a recycled `sender()`,
+    /// `send`, `recv()`.
+    static func multishotOneshot(_ environment: BenchEnvironment) -> Implementation {
+        Implementation("Multishot") { context in
+            let count = context.operations
+            let done = Completion()
+            let sum = Confined(0)
+            try context.measure {
+                Task(executorPreference: environment.dispatcher) {
+                    do {
+                        let receiver = MultishotReceiver<Int>()
+                        var total = 0
+                        for value in 0..<count {
+                            guard let sender = receiver.sender() else { throw BenchError("sender() was nil") }
+                            sender.send(value)
+                            total &+= try await receiver.recv()
+                        }
+                        sum.value = total
+                        done.finish()
+                    } catch {
+                        done.fail(error)
+                    }
+                }
+                try done.wait()
+            }
+            try BenchError.checkSum(sum.value, count: count)
+        }
+    }
+
     /// `CheckedContinuation`: `withCheckedContinuation` whose body resumes it at once, in a
     /// task on our loop.
     static func checkedContinuationOneshot(_ environment: BenchEnvironment) -> Implementation {

@@ -1,4 +1,6 @@
+import AsyncChannels
 import EventLoop
+import Hatch
 
 extension Scenario {
     /// Round trips between two tasks on the same loop.
@@ -10,9 +12,8 @@ extension Scenario {
             quickOperations: 10_000,
             reference: "AsyncStream",
             implementations: [
-                // TODO(after merge): Hatch — two `makeHatch(of: Int.self)` pairs; `send` then
-                // `receive` (target ≤ 0.25× AsyncStream, 0 allocs/op).
-                // TODO(after merge): AsyncChannel — two channels; `send` then `recv`.
+                .hatchSameLoop(environment),
+                .asyncChannelSameLoop(environment),
                 .asyncStreamSameLoop(environment),
                 .checkedContinuationSameLoop(environment),
             ]
@@ -21,6 +22,74 @@ extension Scenario {
 }
 
 extension Implementation {
+    /// `Hatch` (ours): two hatches, one each way; `send` then `receive`.
+    static func hatchSameLoop(_ environment: BenchEnvironment) -> Implementation {
+        Implementation("Hatch", syscalls: .dispatcherCounters) { context in
+            let roundTrips = context.operations
+            let (pingSender, pingReceiver) = makeHatch(of: Int.self)
+            let (pongSender, pongReceiver) = makeHatch(of: Int.self)
+            let done = Completion()
+            let sum = Confined(0)
+            try context.measure {
+                Task(executorPreference: environment.dispatcher) {
+                    do {
+                        for _ in 0..<roundTrips { try await pongSender.send(try await pingReceiver.receive()) }
+                        done.finish()
+                    } catch {
+                        done.fail(error)
+                    }
+                }
+                Task(executorPreference: environment.dispatcher) {
+                    do {
+                        for trip in 0..<roundTrips {
+                            try await pingSender.send(trip)
+                            sum.value &+= try await pongReceiver.receive()
+                        }
+                        done.finish()
+                    } catch {
+                        done.fail(error)
+                    }
+                }
+                try done.wait(parts: 2)
+            }
+            try BenchError.checkSum(sum.value, count: roundTrips)
+        }
+    }
+
+    /// `AsyncChannel` (ours): two channels, one each way; `send` then `recv`.
+    static func asyncChannelSameLoop(_ environment: BenchEnvironment) -> Implementation {
+        Implementation("AsyncChannel", syscalls: .dispatcherCounters) { context in
+            let roundTrips = context.operations
+            let pings = AsyncChannels.AsyncChannel<Int>()
+            let pongs = AsyncChannels.AsyncChannel<Int>()
+            let done = Completion()
+            let sum = Confined(0)
+            try context.measure {
+                Task(executorPreference: environment.dispatcher) {
+                    do {
+                        for _ in 0..<roundTrips { try pongs.send(try await pings.recv()) }
+                        done.finish()
+                    } catch {
+                        done.fail(error)
+                    }
+                }
+                Task(executorPreference: environment.dispatcher) {
+                    do {
+                        for trip in 0..<roundTrips {
+                            try pings.send(trip)
+                            sum.value &+= try await pongs.recv()
+                        }
+                        done.finish()
+                    } catch {
+                        done.fail(error)
+                    }
+                }
+                try done.wait(parts: 2)
+            }
+            try BenchError.checkSum(sum.value, count: roundTrips)
+        }
+    }
+
     /// `AsyncStream`: two streams, one each way.
     static func asyncStreamSameLoop(_ environment: BenchEnvironment) -> Implementation {
         Implementation("AsyncStream") { context in

@@ -1,7 +1,9 @@
+import AsyncChannels
 import CBenchSupport
 import Dispatch
 import EventLoop
 import Glibc
+import Hatch
 
 extension Scenario {
     /// Round trips between the harness's plain thread and a task on a loop.
@@ -13,12 +15,9 @@ extension Scenario {
             quickOperations: 1_000,
             reference: "eventfd-floor",
             implementations: [
-                // TODO(after merge): AsyncChannel — two channels; the loop task `recv()`s and
-                // sends back, the thread side uses `recvSync()`; syscalls: .dispatcherCounters
-                // (target ≤ 1.5× eventfd-floor).
+                .asyncChannelPingPong(environment),
                 .threadSignalPingPong(environment),
-                // TODO(after merge): Hatch — two hatches (`makeHatch(of: Int.self)`); the thread
-                // side needs a blocking receive (or a ThreadSignal beside the hatch).
+                .hatchPingPong(environment),
                 .asyncStreamSemaphorePingPong(environment),
                 .nioExecuteSemaphorePingPong(environment),
                 .eventfdFloorPingPong(),
@@ -28,6 +27,68 @@ extension Scenario {
 }
 
 extension Implementation {
+    /// `AsyncChannel` (ours): two channels; the loop task `recv()`s and sends back, the
+    /// thread sends and blocks in `recvSync()`.
+    static func asyncChannelPingPong(_ environment: BenchEnvironment) -> Implementation {
+        Implementation("AsyncChannel", syscalls: .dispatcherCounters) { context in
+            let roundTrips = context.operations
+            let pings = AsyncChannels.AsyncChannel<Int>()
+            let pongs = AsyncChannels.AsyncChannel<Int>()
+            let done = Completion()
+            try context.measure {
+                Task(executorPreference: environment.dispatcher) {
+                    do {
+                        for _ in 0..<roundTrips { try pongs.send(try await pings.recv()) }
+                        done.finish()
+                    } catch {
+                        done.fail(error)
+                    }
+                }
+                for trip in 0..<roundTrips {
+                    try pings.send(trip)
+                    try BenchError.check(try pongs.recvSync() == trip, "round trip \(trip) got a wrong reply")
+                }
+                try done.wait()
+            }
+        }
+    }
+
+    /// `Hatch` (ours): two hatches; the loop task awaits `receive()` and answers with
+    /// `trySend`. A hatch has no blocking receive, so the thread side waits on a
+    /// `ThreadSignal` fired beside the reply, then takes it with `tryReceive()`.
+    static func hatchPingPong(_ environment: BenchEnvironment) -> Implementation {
+        Implementation(
+            "Hatch",
+            note: "Hatch (pingpong-thread-loop): the thread side waits on a ThreadSignal fired beside each reply",
+            syscalls: .dispatcherCounters
+        ) { context in
+            let roundTrips = context.operations
+            let (pingSender, pingReceiver) = makeHatch(of: Int.self)
+            let (pongSender, pongReceiver) = makeHatch(of: Int.self)
+            let replied = try ThreadSignal()
+            let done = Completion()
+            try context.measure {
+                Task(executorPreference: environment.dispatcher) {
+                    do {
+                        for _ in 0..<roundTrips {
+                            try pongSender.trySend(try await pingReceiver.receive())
+                            replied.fire()
+                        }
+                        done.finish()
+                    } catch {
+                        done.fail(error)
+                    }
+                }
+                for trip in 0..<roundTrips {
+                    try pingSender.trySend(trip)
+                    try BenchError.check(replied.waitSync(timeout: .seconds(60)), "round trip \(trip) lost its reply")
+                    try BenchError.check(try pongReceiver.tryReceive() == trip, "round trip \(trip) got a wrong reply")
+                }
+                try done.wait()
+            }
+        }
+    }
+
     /// `ThreadSignal` (ours): two signals; the task `wait()`s and fires back, the thread
     /// fires and `waitSync`s.
     static func threadSignalPingPong(_ environment: BenchEnvironment) -> Implementation {

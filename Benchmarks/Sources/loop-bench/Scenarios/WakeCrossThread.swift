@@ -1,4 +1,5 @@
 import EventLoop
+import Hatch
 import Synchronization
 
 extension Scenario {
@@ -12,15 +13,44 @@ extension Scenario {
             quickOperations: 50_000,
             reference: "AsyncStream",
             implementations: [
-                // TODO(after merge): WakeSink — the thread stores the count and calls
-                // `source.notify()`; the task `try await sink.wait { count == n ? () : nil }`.
-                .asyncStreamWake(environment)
+                .wakeSinkWake(environment),
+                .asyncStreamWake(environment),
             ]
         )
     }
 }
 
 extension Implementation {
+    /// `WakeSink` (ours): the thread stores the count and notifies; the task waits until the
+    /// count reaches n.
+    static func wakeSinkWake(_ environment: BenchEnvironment) -> Implementation {
+        Implementation("WakeSink", syscalls: .dispatcherCounters) { context in
+            let count = context.operations
+            let sink = WakeSink()
+            let source = sink.source()
+            let progress = NotifiedCount()
+            let done = Completion()
+            try context.measure {
+                Task(executorPreference: environment.dispatcher) {
+                    do {
+                        try await sink.wait { progress.value.load(ordering: .acquiring) == count ? () : nil }
+                        done.finish()
+                    } catch {
+                        done.fail(error)
+                    }
+                }
+                let notifier = PlainThread {
+                    for sent in 1...count {
+                        progress.value.store(sent, ordering: .releasing)
+                        source.notify()
+                    }
+                }
+                try done.wait()
+                notifier.join()
+            }
+        }
+    }
+
     /// `AsyncStream`: a `Void` stream that keeps only the newest element, the usual way to
     /// turn a stream into a coalescing signal.
     static func asyncStreamWake(_ environment: BenchEnvironment) -> Implementation {

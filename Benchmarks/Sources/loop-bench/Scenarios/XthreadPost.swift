@@ -1,4 +1,5 @@
 import AsyncAlgorithms
+import AsyncChannels
 import EventLoop
 import NIOCore
 
@@ -16,9 +17,7 @@ extension Scenario {
             quickOperations: 100_000,
             reference: "NIO.execute",
             implementations: [
-                // TODO(after merge): AsyncChannel — `.asyncChannelPost(producers: 1, environment)`,
-                // syscalls: .dispatcherCounters (target ≤ 0.1× NIO.execute, ≤ 0.02× AsyncStream,
-                // ≤ 0.01 syscalls/op, ≤ 0.1 allocs/op).
+                .asyncChannelPost(producers: 1, environment),
                 .asyncStreamPost(producers: 1, environment),
                 .nioExecutePost(producers: 1, environment),
                 .nioAsyncSequenceProducerPost(environment),
@@ -36,8 +35,7 @@ extension Scenario {
             quickOperations: 100_000,
             reference: "NIO.execute",
             implementations: [
-                // TODO(after merge): AsyncChannel — `.asyncChannelPost(producers: 4, environment)`
-                // (target ≤ 0.33× NIO.execute).
+                .asyncChannelPost(producers: 4, environment),
                 .asyncStreamPost(producers: 4, environment),
                 .nioExecutePost(producers: 4, environment),
             ]
@@ -46,6 +44,32 @@ extension Scenario {
 }
 
 extension Implementation {
+    /// `AsyncChannel` (ours): producers `send` from plain threads; the consumer task iterates
+    /// on our loop.
+    static func asyncChannelPost(producers: Int, _ environment: BenchEnvironment) -> Implementation {
+        Implementation("AsyncChannel", syscalls: .dispatcherCounters) { context in
+            let total = context.operations
+            let channel = AsyncChannels.AsyncChannel<Int>()
+            let done = Completion()
+            let sum = Confined(0)
+            try context.measure {
+                Task(executorPreference: environment.dispatcher) {
+                    var received = 0
+                    for await value in channel {
+                        sum.value &+= value
+                        received += 1
+                        if received == total { break }
+                    }
+                    done.finish()
+                }
+                let threads = producerThreads(producers, total: total) { value in try? channel.send(value) }
+                try done.wait()
+                for thread in threads { thread.join() }
+            }
+            try BenchError.checkSum(sum.value, count: total)
+        }
+    }
+
     /// `AsyncStream` (unbounded): producers `yield`, the consumer task iterates on our loop.
     static func asyncStreamPost(producers: Int, _ environment: BenchEnvironment) -> Implementation {
         Implementation("AsyncStream") { context in
