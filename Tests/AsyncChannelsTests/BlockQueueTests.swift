@@ -177,10 +177,10 @@ import Testing
         let loop = try LoopThread(name: "close-race")
         defer { loop.shutdown() }
         let counter = LiveCounter()
-        for round in 0..<(200 * stressFactor) {
+        for round in 0..<(60 * stressFactor) {
             let channel = AsyncChannel<Payload>()
             let producers = 3
-            let perProducer = 2000
+            let perProducer = 1000
             let consumer = Task(executorPreference: loop.dispatcher) { () -> [Int] in
                 var got: [Int] = []
                 for await payload in channel { got.append(payload.value) }

@@ -191,7 +191,7 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
 
         // Relaxed: only uniqueness matters.
         let id = lastID.add(1, ordering: .relaxed).newValue
-        return try await withTaskCancellationHandler {
+        let element = try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Element, any Error>) in
                 // Task.isCancelled is read under the lock that onCancel takes: a cancellation
                 // that came first is seen here; one that comes later finds our entry.
@@ -217,6 +217,14 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
                 }
             }
         }
+        // The element was popped under `state`'s lock by whoever resumed us. A resume that
+        // comes before the registering closure has returned lets this task continue on the
+        // registering thread, ordered only by the runtime's own (uninstrumented) atomic; taking
+        // the lock once makes the producer's writes to the element visibly happen before our
+        // use of it (ThreadSanitizer sees a pthread mutex). Only after a real wait, so it costs
+        // nothing on the fast path.
+        state.withLock { _ in }
+        return element
     }
 
     /// Removes a waiting receiver; nil when a send or close already resumed it.
