@@ -1,5 +1,5 @@
-public import Synchronization
 public import EventLoop
+public import Synchronization
 
 /// The element queue of ``AsyncChannel``: an unbounded, lock-free, multi-producer,
 /// multi-consumer FIFO of linked blocks of slots, after crossbeam's list channel.
@@ -139,7 +139,8 @@ final class BlockQueue<Element>: @unchecked Sendable {
             }
             tail = current
             block = Block(tailBlock.load(ordering: .acquiring))
-            spins = 0
+            // Contention: let the winner's cache line settle before the next attempt.
+            contendedPause(&spins)
         }
     }
 
@@ -208,7 +209,7 @@ final class BlockQueue<Element>: @unchecked Sendable {
             }
             head = current
             block = Block(headBlock.load(ordering: .acquiring))
-            spins = 0
+            contendedPause(&spins)
         }
     }
 
@@ -340,6 +341,13 @@ final class BlockQueue<Element>: @unchecked Sendable {
         if !spare.compareExchange(expected: nil, desired: block.raw, ordering: .releasing).exchanged {
             block.deallocate()
         }
+    }
+
+    /// After a lost CAS: 1, 2, 4, … 64 pauses (crossbeam's `Backoff::spin`), never a yield.
+    @inlinable
+    func contendedPause(_ attempt: inout Int) {
+        for _ in 0..<(1 << min(attempt, 6)) { spinLoopHint() }
+        attempt += 1
     }
 
     /// One step of a short wait: spin with a pause, then yield the CPU.
