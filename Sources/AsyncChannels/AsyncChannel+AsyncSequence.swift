@@ -9,11 +9,11 @@ extension AsyncChannel: AsyncSequence {
     /// taking an element. The iterator is not `Sendable`: use each in one task.
     public struct AsyncIterator: AsyncIteratorProtocol {
         @usableFromInline
-        var base: ChannelIterator<Element>
+        var base: UnboundedChannelIterator<Element>
 
         @inlinable
-        init(storage: ChannelStorage<Element>) {
-            base = ChannelIterator(storage: storage)
+        init(storage: UnboundedChannelStorage<Element>) {
+            base = UnboundedChannelIterator(storage: storage)
         }
 
         /// The next element, or nil once the channel is closed and drained or the task was

@@ -25,25 +25,25 @@
 /// backpressure: when producers can outrun consumers, use ``BoundedAsyncChannel``.
 public final class AsyncChannel<Element: Sendable>: Sendable {
     @usableFromInline
-    let storage: ChannelStorage<Element>
+    let storage: UnboundedChannelStorage<Element>
 
     /// Creates an empty, open channel.
     @inlinable
     public init() {
-        storage = ChannelStorage(capacity: .max)
+        storage = UnboundedChannelStorage()
     }
 
     /// Appends an element, waking one waiting receiver if there is one.
     ///
     /// Callable from any thread or task, including a loop thread. Never blocks or suspends:
-    /// O(1) under a short internal lock, with no system call of its own (waking a task on a
-    /// blocked loop costs the loop's wake-up, which the loop coalesces).
+    /// O(1) and lock-free while no receiver waits, with no system call of its own (waking a
+    /// task on a blocked loop costs the loop's wake-up, which the loop coalesces).
     /// - Parameter element: the element to send.
     /// - Throws: ``ChannelSendError`` with reason ``ChannelError/closed`` after ``close()``;
     ///   it hands `element` back.
     @inlinable
     public func send(_ element: Element) throws(ChannelSendError<Element>) {
-        try storage.trySend(element)
+        try storage.send(element)
     }
 
     /// Removes and returns the oldest element, suspending while the channel is empty.

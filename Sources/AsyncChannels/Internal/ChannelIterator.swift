@@ -23,3 +23,27 @@ struct ChannelIterator<Element: Sendable> {
         }
     }
 }
+
+/// ``ChannelIterator`` for ``AsyncChannel``'s lock-free storage.
+@usableFromInline
+struct UnboundedChannelIterator<Element: Sendable> {
+    @usableFromInline let storage: UnboundedChannelStorage<Element>
+    @usableFromInline var finished = false
+
+    @inlinable
+    init(storage: UnboundedChannelStorage<Element>) {
+        self.storage = storage
+    }
+
+    @inlinable
+    nonisolated(nonsending) mutating func next() async -> Element? {
+        if finished { return nil }
+        do {
+            return try await storage.receive()
+        } catch {
+            // Closed and drained, or cancelled while waiting (then no element was taken).
+            finished = true
+            return nil
+        }
+    }
+}

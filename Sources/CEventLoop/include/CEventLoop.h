@@ -116,6 +116,17 @@ void cel_tsan_ignore_reads_end(void);
 /// The calling thread's errno.
 int cel_errno(void);
 
+// MARK: Spinning
+
+/// A CPU hint for one iteration of a spin-wait loop (x86 `pause`, Arm `yield`).
+static inline void cel_spin_loop_hint(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 #ifdef __cplusplus
 }
 #endif

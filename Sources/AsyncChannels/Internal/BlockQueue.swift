@@ -1,0 +1,445 @@
+public import EventLoop
+public import Synchronization
+
+/// The element queue of ``AsyncChannel``: an unbounded, lock-free, multi-producer,
+/// multi-consumer FIFO of linked blocks of slots, after crossbeam's list channel.
+///
+/// Every element gets a position from the tail index (a producer claims one with a CAS);
+/// consumers claim positions from the head index the same way. Each block covers `lap`
+/// positions: `blockCapacity` slots and one last position that is never a slot: a producer
+/// that claims the last slot installs the next block and moves the tail past that position,
+/// and a consumer that claims the last slot moves the head to the next block; others that
+/// see the index on it wait a moment. A slot's state word says whether its element is
+/// written (`writeBit`) and read (`readBit`); the reader of a block's last slot starts
+/// freeing the block, and `destroyBit` hands that job to readers still busy in it.
+///
+/// Index words hold `position << shift`, with one flag bit (`markBit`): in the tail it
+/// means closed (no position can be claimed any more: a linearizable close); in the head it
+/// means the head's block is not the last one, so a consumer need not read the tail.
+///
+/// No thread touches a block before it has claimed a position in it, and a block is freed
+/// only after each of its slots was read, so blocks can be reused: a freed block goes to a
+/// one-block `spare` cache that the next block installation takes, and a steady stream
+/// allocates nothing. Elements are moved out of their slot when received.
+///
+/// `@unchecked Sendable`: every field is an atomic; the slots' element memory is handed
+/// between threads by the slot state word (release on write, acquire on read).
+@usableFromInline
+final class BlockQueue<Element>: @unchecked Sendable {
+    /// The next position a consumer claims, `<< shift`, with `markBit` when the head block
+    /// is not the last one.
+    @usableFromInline let headIndex = Atomic<Int>(0)
+    /// The block that holds the head position. Written (release) before the head index moves
+    /// into it, so a thread that reads the index (acquire) and then this sees the right block.
+    @usableFromInline let headBlock: Atomic<UnsafeMutableRawPointer>
+    // Producers and consumers write different lines: keep head and tail apart (two lines,
+    // for the adjacent-line prefetcher).
+    @usableFromInline let padding0: (Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0)
+    @usableFromInline let padding1: (Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0)
+    /// The next position a producer claims, `<< shift`, with `markBit` once closed.
+    @usableFromInline let tailIndex = Atomic<Int>(0)
+    /// The block that holds the tail position; same protocol as `headBlock`.
+    @usableFromInline let tailBlock: Atomic<UnsafeMutableRawPointer>
+    /// A freed block kept for the next installation, or nil.
+    @usableFromInline let spare = Atomic<UnsafeMutableRawPointer?>(nil)
+    @usableFromInline let padding2: (Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0)
+
+    @usableFromInline typealias Block = QueueBlock<Element>
+
+    @inlinable static var shift: Int { 1 }
+    @inlinable static var markBit: Int { 1 }
+    @inlinable static var lap: Int { Block.capacity + 1 }
+
+    @inlinable
+    init() {
+        // The first block exists from the start, so no path has to install it.
+        let first = Block.allocate()
+        headBlock = Atomic(first.raw)
+        tailBlock = Atomic(first.raw)
+    }
+
+    deinit {
+        // Exclusive access: release the elements still queued, then every block.
+        var head = headIndex.load(ordering: .relaxed) & ~Self.markBit
+        let tail = tailIndex.load(ordering: .relaxed) & ~Self.markBit
+        var block = Block(headBlock.load(ordering: .relaxed))
+        while head != tail {
+            let offset = (head >> Self.shift) % Self.lap
+            if offset < Block.capacity {
+                // Sound: positions head ..< tail are written and unread (nobody else runs now).
+                block.element(offset).deinitialize(count: 1)
+            } else {
+                // Sound: a block's last position is passed only once its successor is linked.
+                let next = Block(block.next.pointee.load(ordering: .relaxed)!)
+                block.deallocate()
+                block = next
+            }
+            head &+= 1 << Self.shift
+        }
+        block.deallocate()
+        if let raw = spare.load(ordering: .relaxed) { Block(raw).deallocate() }
+    }
+
+    // MARK: Pushing
+
+    /// Appends `element`; returns it back when the queue is closed, nil when it was queued.
+    /// Lock-free; any thread.
+    @inlinable
+    func push(_ element: consuming Element) -> Element? {
+        // Acquire: pairs with the release that moved the tail into a new block, so the block
+        // read next is that block (or the CAS below fails).
+        var tail = tailIndex.load(ordering: .acquiring)
+        var block = Block(tailBlock.load(ordering: .acquiring))
+        var nextBlock: Block? = nil
+        var spins = 0
+        while true {
+            if tail & Self.markBit != 0 {
+                if let unused = nextBlock { recycle(unused) }
+                return element
+            }
+            let offset = (tail >> Self.shift) % Self.lap
+            if offset == Block.capacity {
+                // Another producer is installing the next block.
+                backOff(&spins)
+                tail = tailIndex.load(ordering: .acquiring)
+                block = Block(tailBlock.load(ordering: .acquiring))
+                continue
+            }
+            // The producer of a block's last slot installs the next one: get it before the CAS
+            // so the others wait as briefly as possible.
+            if offset + 1 == Block.capacity && nextBlock == nil { nextBlock = takeBlock() }
+            // Sequentially consistent: a send is "claim the position, then check for waiting
+            // receivers"; a receiver that registers does "count itself, then look at the tail"
+            // (a SC fence and a load in `pop`). SC makes at least one of them see the other.
+            // Acquire on failure: the reloaded index is followed by a read of `tailBlock`.
+            let (claimed, current) = tailIndex.weakCompareExchange(
+                expected: tail,
+                desired: tail &+ (1 << Self.shift),
+                successOrdering: .sequentiallyConsistent,
+                failureOrdering: .acquiring
+            )
+            if claimed {
+                if offset + 1 == Block.capacity {
+                    let next = nextBlock!
+                    // Release: a thread that sees the index past the end sees this block.
+                    tailBlock.store(next.raw, ordering: .releasing)
+                    tailIndex.add(1 << Self.shift, ordering: .releasing)
+                    // Release: the consumer that moves the head here reads the block's zeroed
+                    // state words after an acquire load of this pointer.
+                    block.next.pointee.store(next.raw, ordering: .releasing)
+                } else if let unused = nextBlock {
+                    recycle(unused)
+                }
+                // Sound: this thread claimed position `offset` of `block`, and the block is not
+                // freed before that slot is read, which waits for the write bit set below.
+                block.element(offset).initialize(to: element)
+                // Release: publishes the element to the reader, who acquires this bit.
+                block.state(offset).pointee.bitwiseOr(QueueSlot.writeBit, ordering: .releasing)
+                return nil
+            }
+            tail = current
+            block = Block(tailBlock.load(ordering: .acquiring))
+            // Contention: let the winner's cache line settle before the next attempt.
+            contendedPause(&spins)
+        }
+    }
+
+    // MARK: Popping
+
+    @usableFromInline
+    enum PopResult {
+        case element(Element)
+        case empty
+        /// Closed and drained.
+        case closed
+    }
+
+    /// Removes the oldest element. Lock-free except for brief waits on a producer that has
+    /// claimed a position and not yet written it; any thread.
+    @inlinable
+    func pop() -> PopResult {
+        // Acquire: pairs with the release that moved the head into a new block.
+        var head = headIndex.load(ordering: .acquiring)
+        var block = Block(headBlock.load(ordering: .acquiring))
+        var spins = 0
+        while true {
+            let offset = (head >> Self.shift) % Self.lap
+            if offset == Block.capacity {
+                // Another consumer is moving the head to the next block.
+                backOff(&spins)
+                head = headIndex.load(ordering: .acquiring)
+                block = Block(headBlock.load(ordering: .acquiring))
+                continue
+            }
+            var newHead = head &+ (1 << Self.shift)
+            if newHead & Self.markBit == 0 {
+                // SC fence: the receiver half of the pairing described in `push` (a waiting
+                // receiver's SC increment, then this fence, then the tail load).
+                atomicMemoryFence(ordering: .sequentiallyConsistent)
+                let tail = tailIndex.load(ordering: .relaxed)
+                if head >> Self.shift == tail >> Self.shift {
+                    return tail & Self.markBit != 0 ? .closed : .empty
+                }
+                // The tail is in a later block: until the head leaves this one, the queue
+                // cannot be empty, so later pops skip the tail load.
+                if (head >> Self.shift) / Self.lap != (tail >> Self.shift) / Self.lap {
+                    newHead |= Self.markBit
+                }
+            }
+            // Sequentially consistent like the tail CAS (crossbeam does the same); acquire on
+            // failure because `headBlock` is read next.
+            let (claimed, current) = headIndex.weakCompareExchange(
+                expected: head,
+                desired: newHead,
+                successOrdering: .sequentiallyConsistent,
+                failureOrdering: .acquiring
+            )
+            if claimed {
+                if offset + 1 == Block.capacity {
+                    // Sound: `block` is alive (our slot is unread); the producer of this last
+                    // slot links the next block right after its claim.
+                    let next = waitNext(block)
+                    var nextIndex = (newHead & ~Self.markBit) &+ (1 << Self.shift)
+                    if next.next.pointee.load(ordering: .relaxed) != nil { nextIndex |= Self.markBit }
+                    // Release, block first: see `headBlock`.
+                    headBlock.store(next.raw, ordering: .releasing)
+                    headIndex.store(nextIndex, ordering: .releasing)
+                }
+                return .element(read(block, offset))
+            }
+            head = current
+            block = Block(headBlock.load(ordering: .acquiring))
+            contendedPause(&spins)
+        }
+    }
+
+    /// Whether the queue looks empty: a racy hint for spin loops, never for decisions.
+    @inlinable
+    var looksEmpty: Bool {
+        // Relaxed: only a hint; `pop` re-checks with the proper orderings.
+        (headIndex.load(ordering: .relaxed) >> Self.shift) == (tailIndex.load(ordering: .relaxed) >> Self.shift)
+    }
+
+    /// Moves the element out of a claimed slot, then does this reader's share of freeing.
+    @inlinable
+    func read(_ block: Block, _ offset: Int) -> Element {
+        let state = block.state(offset)
+        var spins = 0
+        // Acquire: pairs with the producer's release of the write bit (the element is there).
+        while state.pointee.load(ordering: .acquiring) & QueueSlot.writeBit == 0 { backOff(&spins) }
+        // Sound: this thread claimed the slot and the write bit says it is initialised.
+        let element = block.element(offset).move()
+        if offset + 1 == Block.capacity {
+            destroy(block, from: 0)
+        } else if state.pointee.bitwiseOr(QueueSlot.readBit, ordering: .acquiringAndReleasing).oldValue
+            & QueueSlot.destroyBit != 0
+        {
+            // Acquire-release: release our move out of the slot to whoever frees the block;
+            // acquire the destroyer's progress when it handed the job to us.
+            destroy(block, from: offset + 1)
+        }
+        return element
+    }
+
+    /// Frees `block` once every slot from `start` on has been read; a slot still being read
+    /// gets `destroyBit` and its reader continues.
+    @usableFromInline
+    func destroy(_ block: Block, from start: Int) {
+        // The last slot's reader started this, so it needs no bit.
+        var index = start
+        while index < Block.capacity - 1 {
+            let state = block.state(index)
+            // Acquire: a set read bit means the reader's move is visible to us.
+            if state.pointee.load(ordering: .acquiring) & QueueSlot.readBit == 0
+                && state.pointee.bitwiseOr(QueueSlot.destroyBit, ordering: .acquiringAndReleasing).oldValue
+                    & QueueSlot.readBit == 0
+            {
+                return
+            }
+            index += 1
+        }
+        recycle(block)
+    }
+
+    /// Spins until `block`'s successor is linked.
+    @inlinable
+    func waitNext(_ block: Block) -> Block {
+        var spins = 0
+        while true {
+            // Acquire: pairs with the installer's release of `next`.
+            if let raw = block.next.pointee.load(ordering: .acquiring) { return Block(raw) }
+            backOff(&spins)
+        }
+    }
+
+    // MARK: Closing and counting
+
+    /// Marks the tail closed; returns false when it already was. Any thread.
+    @inlinable
+    func close() -> Bool {
+        // Sequentially consistent: ordered with every producer's claiming CAS, so each send
+        // either claimed its position before this (its element stays receivable) or fails.
+        tailIndex.bitwiseOr(Self.markBit, ordering: .sequentiallyConsistent).oldValue & Self.markBit == 0
+    }
+
+    @inlinable
+    var isClosed: Bool {
+        // Acquire: a caller that sees the channel closed sees what preceded the close.
+        tailIndex.load(ordering: .acquiring) & Self.markBit != 0
+    }
+
+    /// The number of queued elements (claimed positions not yet claimed by a consumer). A
+    /// snapshot.
+    @inlinable
+    var count: Int {
+        while true {
+            // Sequentially consistent: a consistent pair (the tail did not move meanwhile).
+            let tail = tailIndex.load(ordering: .sequentiallyConsistent)
+            let head = headIndex.load(ordering: .sequentiallyConsistent)
+            if tailIndex.load(ordering: .sequentiallyConsistent) == tail {
+                return Self.ordinal(tail) - Self.ordinal(head)
+            }
+        }
+    }
+
+    /// How many slots come before the position in `index` (a block's last position counts
+    /// as the next block's first slot).
+    @inlinable
+    static func ordinal(_ index: Int) -> Int {
+        let position = index >> shift
+        return (position / lap) * Block.capacity + min(position % lap, Block.capacity)
+    }
+
+    /// Element slots the queue owns now: linked blocks plus the spare. For tests; call only
+    /// while nothing else uses the queue.
+    @usableFromInline
+    var ownedSlots: Int {
+        var blocks = spare.load(ordering: .acquiring) == nil ? 0 : 1
+        var block: UnsafeMutableRawPointer? = headBlock.load(ordering: .acquiring)
+        while let raw = block {
+            blocks += 1
+            block = Block(raw).next.pointee.load(ordering: .acquiring)
+        }
+        return blocks * Block.capacity
+    }
+
+    // MARK: Blocks
+
+    /// A zeroed block: the spare or a new one.
+    @inlinable
+    func takeBlock() -> Block {
+        // Acquire: pairs with the release in `recycle`, so the reset state words are seen.
+        if let raw = spare.exchange(nil, ordering: .acquiring) { return Block(raw) }
+        return Block.allocate()
+    }
+
+    /// Resets a block nobody uses any more and keeps it as the spare, or frees it.
+    @usableFromInline
+    func recycle(_ block: Block) {
+        block.reset()
+        // Release: the reset (and the readers' moves we acquired) happen before a reuse.
+        if !spare.compareExchange(expected: nil, desired: block.raw, ordering: .releasing).exchanged {
+            block.deallocate()
+        }
+    }
+
+    /// After a lost CAS: 1, 2, 4, … 64 pauses (crossbeam's `Backoff::spin`), never a yield.
+    @inlinable
+    func contendedPause(_ attempt: inout Int) {
+        for _ in 0..<(1 << min(attempt, 6)) { spinLoopHint() }
+        attempt += 1
+    }
+
+    /// One step of a short wait: spin with a pause, then yield the CPU.
+    @inlinable
+    func backOff(_ spins: inout Int) {
+        if spins < 64 {
+            spins += 1
+            spinLoopHint()
+        } else {
+            yieldThread()
+        }
+    }
+}
+
+/// The bits of a slot's state word.
+@usableFromInline
+enum QueueSlot {
+    /// The element is written.
+    @inlinable static var writeBit: Int { 1 }
+    /// The element has been moved out.
+    @inlinable static var readBit: Int { 2 }
+    /// The block's destroyer found the slot busy; its reader frees the block.
+    @inlinable static var destroyBit: Int { 4 }
+}
+
+/// One block of ``BlockQueue``, in one allocation: the `next` pointer, `capacity` state
+/// words, then `capacity` element slots (uninitialised unless written and unread).
+@usableFromInline
+struct QueueBlock<Element> {
+    @usableFromInline let raw: UnsafeMutableRawPointer
+
+    @inlinable
+    init(_ raw: UnsafeMutableRawPointer) { self.raw = raw }
+
+    /// Slots per block.
+    @inlinable static var capacity: Int { 32 }
+
+    @inlinable static var statesOffset: Int { MemoryLayout<Atomic<UnsafeMutableRawPointer?>>.stride }
+
+    @inlinable static var elementsOffset: Int {
+        let end = statesOffset + capacity * MemoryLayout<Atomic<Int>>.stride
+        let alignment = MemoryLayout<Element>.alignment
+        return (end + alignment - 1) / alignment * alignment
+    }
+
+    @inlinable static var alignment: Int { max(MemoryLayout<Int>.alignment, MemoryLayout<Element>.alignment) }
+
+    @usableFromInline
+    static func allocate() -> QueueBlock {
+        let raw = UnsafeMutableRawPointer.allocate(
+            byteCount: elementsOffset + capacity * MemoryLayout<Element>.stride,
+            alignment: alignment
+        )
+        // Sound: each region is bound once, to one type, and initialised before any use.
+        raw.bindMemory(to: Atomic<UnsafeMutableRawPointer?>.self, capacity: 1).initialize(to: Atomic(nil))
+        let states = (raw + statesOffset).bindMemory(to: Atomic<Int>.self, capacity: capacity)
+        for index in 0..<capacity { (states + index).initialize(to: Atomic(0)) }
+        (raw + elementsOffset).bindMemory(to: Element.self, capacity: capacity)
+        return QueueBlock(raw)
+    }
+
+    /// The link to the next block; nil until it is installed.
+    @inlinable
+    var next: UnsafeMutablePointer<Atomic<UnsafeMutableRawPointer?>> {
+        // Sound: bound and initialised in `allocate`.
+        raw.assumingMemoryBound(to: Atomic<UnsafeMutableRawPointer?>.self)
+    }
+
+    @inlinable
+    func state(_ offset: Int) -> UnsafeMutablePointer<Atomic<Int>> {
+        // Sound: offset < capacity; bound and initialised in `allocate`.
+        (raw + Self.statesOffset).assumingMemoryBound(to: Atomic<Int>.self) + offset
+    }
+
+    @inlinable
+    func element(_ offset: Int) -> UnsafeMutablePointer<Element> {
+        // Sound: offset < capacity; bound in `allocate`; initialised only between a write
+        // and a read, which the state word tracks.
+        (raw + Self.elementsOffset).assumingMemoryBound(to: Element.self) + offset
+    }
+
+    /// Makes a freed block fresh. Only its last user calls it (no slot holds an element).
+    @usableFromInline
+    func reset() {
+        // Relaxed: the block is exclusively ours; `recycle` publishes it with a release.
+        next.pointee.store(nil, ordering: .relaxed)
+        for index in 0..<Self.capacity { state(index).pointee.store(0, ordering: .relaxed) }
+    }
+
+    /// Frees the memory. No slot may hold an element.
+    @usableFromInline
+    func deallocate() {
+        raw.deallocate()
+    }
+}

@@ -1,0 +1,296 @@
+public import EventLoop
+public import Synchronization
+
+/// The receivers waiting on an unbounded channel, behind the channel's lock (the slow path
+/// only: elements live in the lock-free ``BlockQueue``).
+///
+/// Invariant: a receiver is registered only after it counted itself in the storage's
+/// `waitingReceivers` and then found the queue empty, all under the lock; it is removed (and
+/// uncounted) under the lock by exactly one of a send's hand-off, a close, or its own
+/// cancellation.
+@usableFromInline
+struct UnboundedWaiters<Element: Sendable>: ~Copyable {
+    @usableFromInline var receivers: Ring<(id: UInt64, token: ReceiveWaiter<Element>)>
+    @usableFromInline let queue: BlockQueue<Element>
+
+    @inlinable
+    init(queue: BlockQueue<Element>) {
+        receivers = Ring(minimumCapacity: 2)
+        self.queue = queue
+    }
+
+    /// What the element queue holds, for tests: `elements.capacity` is the number of element
+    /// slots it owns (linked blocks plus its spare block). Call only while the queue is idle.
+    @usableFromInline
+    var elements: QueueFootprint { QueueFootprint(capacity: queue.ownedSlots) }
+}
+
+/// The storage the element queue owns (see ``UnboundedWaiters/elements``).
+@usableFromInline
+struct QueueFootprint {
+    @usableFromInline var capacity: Int
+
+    @inlinable
+    init(capacity: Int) { self.capacity = capacity }
+}
+
+/// The core of ``AsyncChannel``: a lock-free queue for the elements, and a lock for the
+/// waiting receivers only.
+///
+/// A send claims a slot and writes its element without a lock, then reads
+/// `waitingReceivers`; only when a receiver waits does it take the lock and hand queued
+/// elements to waiting receivers (resumed after the lock is released). A receive pops
+/// without a lock, spins briefly when the queue is empty, and only then takes the lock,
+/// counts itself in `waitingReceivers`, looks at the queue once more and registers. Those
+/// two orders ("write, then check" and "count, then check") are sequentially consistent,
+/// so a send and a registering receiver cannot both miss each other: no wake-up is lost.
+@usableFromInline
+final class UnboundedChannelStorage<Element: Sendable>: Sendable {
+    @usableFromInline
+    let queue: BlockQueue<Element>
+
+    /// Receivers counted in or registered with `state`: the send path's "anyone waiting?"
+    /// check. Increments are sequentially consistent (see the type's comment); decrements
+    /// are relaxed, because a stale non-zero value only costs a producer a needless look
+    /// under the lock, and a receiver's own increment stays counted until it is removed.
+    @usableFromInline
+    let waitingReceivers = Atomic<Int>(0)
+
+    /// Ids for waiting receivers, so that a cancelled wait finds its own entry. Relaxed:
+    /// only uniqueness matters.
+    @usableFromInline
+    let lastID = Atomic<UInt64>(0)
+
+    @usableFromInline
+    let state: LockedValue<UnboundedWaiters<Element>>
+
+    @inlinable
+    init() {
+        let queue = BlockQueue<Element>()
+        self.queue = queue
+        state = LockedValue(UnboundedWaiters(queue: queue))
+    }
+
+    deinit {
+        // Waiters cannot exist now (each holds a reference to the storage); the queue frees
+        // the elements it still holds when it goes.
+        state.withLock { $0.receivers.releaseStorage() }
+    }
+
+    @inlinable
+    var count: Int { queue.count }
+
+    @inlinable
+    var isClosed: Bool { queue.isClosed }
+
+    /// How many times a receiver checks the queue before it takes the lock to wait. Each
+    /// check is a relaxed load of two indices and a CPU pause: a few hundred nanoseconds in
+    /// all, well below the cost of a suspension and a cross-thread wake-up.
+    @inlinable
+    static var spinChecks: Int { 64 }
+
+    // MARK: Sending
+
+    /// Sends without waiting; throws `.closed` with the element.
+    @inlinable
+    func send(_ element: Element) throws(ChannelSendError<Element>) {
+        if let rejected = queue.push(element) {
+            throw ChannelSendError(element: rejected, reason: .closed)
+        }
+        // Sequentially consistent: the producer half of the pairing (the claim in `push` is
+        // an SC CAS; this load comes after it). On x86 it is a plain load.
+        if waitingReceivers.load(ordering: .sequentiallyConsistent) != 0 {
+            handOffToWaiters()
+        }
+    }
+
+    /// Gives queued elements to waiting receivers, one pair at a time, until either runs
+    /// out. Any thread; resumes outside the lock.
+    @usableFromInline
+    func handOffToWaiters() {
+        while true {
+            let pair = state.withLock { waiters -> (ReceiveWaiter<Element>, Element)? in
+                guard !waiters.receivers.isEmpty else { return nil }
+                guard case .element(let element) = queue.pop() else { return nil }
+                let receiver = waiters.receivers.popFirst()!
+                // Relaxed: see `waitingReceivers`.
+                waitingReceivers.subtract(1, ordering: .relaxed)
+                return (receiver.token, element)
+            }
+            guard let (receiver, element) = pair else { return }
+            receiver.resume(returning: element)
+        }
+    }
+
+    // MARK: Receiving
+
+    /// Receives without waiting: nil when empty (or closed and drained).
+    @inlinable
+    func tryReceive() -> Element? {
+        if case .element(let element) = queue.pop() { return element }
+        return nil
+    }
+
+    /// Pops, spinning briefly while the queue is empty and open. Nil: still empty.
+    @inlinable
+    func popSpinning() throws(ChannelError) -> Element? {
+        var checks = 0
+        while true {
+            switch queue.pop() {
+            case .element(let element): return element
+            case .closed: throw .closed
+            case .empty: break
+            }
+            // Wait for a sign of an element before paying for another pop.
+            repeat {
+                if checks == Self.spinChecks { return nil }
+                checks += 1
+                spinLoopHint()
+            } while queue.looksEmpty && !queue.isClosed
+        }
+    }
+
+    @usableFromInline
+    enum RegisterAction {
+        case element(Element)
+        case closed
+        case cancelled
+        case suspended
+    }
+
+    /// Under the lock: counts the receiver, checks the queue once more, and registers
+    /// `token` when it is still empty and open (unless `isCancelled`).
+    @inlinable
+    func register(id: UInt64, token: ReceiveWaiter<Element>, isCancelled: Bool) -> RegisterAction {
+        state.withLock { waiters in
+            // Sequentially consistent: the receiver half of the pairing; `pop` follows it with
+            // an SC fence and a load of the tail.
+            waitingReceivers.add(1, ordering: .sequentiallyConsistent)
+            let action: RegisterAction
+            switch queue.pop() {
+            case .element(let element): action = .element(element)
+            case .closed: action = .closed
+            case .empty:
+                if !isCancelled {
+                    waiters.receivers.append((id, token))
+                    return .suspended
+                }
+                action = .cancelled
+            }
+            // Relaxed: see `waitingReceivers`.
+            waitingReceivers.subtract(1, ordering: .relaxed)
+            return action
+        }
+    }
+
+    /// Receives, suspending the task while the channel is empty and open.
+    @inlinable
+    nonisolated(nonsending) func receive() async throws -> Element {
+        // Fast path: no lock and no suspension when an element is ready or comes soon.
+        if let element = try popSpinning() { return element }
+
+        // Relaxed: only uniqueness matters.
+        let id = lastID.add(1, ordering: .relaxed).newValue
+        let element = try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Element, any Error>) in
+                // Task.isCancelled is read under the lock that onCancel takes: a cancellation
+                // that came first is seen here; one that comes later finds our entry.
+                switch register(id: id, token: .task(continuation), isCancelled: Task.isCancelled) {
+                case .suspended:
+                    break
+                case .element(let element):
+                    continuation.resume(returning: element)
+                case .closed:
+                    continuation.resume(throwing: ChannelError.closed)
+                case .cancelled:
+                    continuation.resume(throwing: CancellationError())
+                }
+            }
+        } onCancel: {
+            // Only a receiver that still waits holds no element: cancelling it loses nothing.
+            // One already handed an element keeps it.
+            if let waiter = cancelReceive(id: id) {
+                if case .task(let continuation) = waiter {
+                    continuation.resume(throwing: CancellationError())
+                } else {
+                    preconditionFailure("a blocked thread's receive cannot be cancelled")
+                }
+            }
+        }
+        // The element was popped under `state`'s lock by whoever resumed us. A resume that
+        // comes before the registering closure has returned lets this task continue on the
+        // registering thread, ordered only by the runtime's own (uninstrumented) atomic; taking
+        // the lock once makes the producer's writes to the element visibly happen before our
+        // use of it (ThreadSanitizer sees a pthread mutex). Only after a real wait, so it costs
+        // nothing on the fast path.
+        state.withLock { _ in }
+        return element
+    }
+
+    /// Removes a waiting receiver; nil when a send or close already resumed it.
+    @usableFromInline
+    func cancelReceive(id: UInt64) -> ReceiveWaiter<Element>? {
+        state.withLock { waiters in
+            guard let entry = waiters.receivers.removeFirst(where: { $0.id == id }) else { return nil }
+            // Relaxed: see `waitingReceivers`.
+            waitingReceivers.subtract(1, ordering: .relaxed)
+            return entry.token
+        }
+    }
+
+    /// Receives, blocking the calling thread while the channel is empty and open.
+    @inlinable
+    func receiveSync() throws(ChannelError) -> Element {
+        if let element = try popSpinning() { return element }
+        return try receiveSyncSlow()
+    }
+
+    @usableFromInline
+    func receiveSyncSlow() throws(ChannelError) -> Element {
+        let waiter = ThreadWaiter<Result<Element, ChannelError>>()
+        let id = lastID.add(1, ordering: .relaxed).newValue
+        switch register(id: id, token: .thread(waiter), isCancelled: false) {
+        case .suspended:
+            return try waiter.wait().get()
+        case .element(let element):
+            return element
+        case .closed, .cancelled:
+            throw .closed
+        }
+    }
+
+    // MARK: Closing
+
+    /// Closes the channel: marks the queue closed (sends fail from here on), hands what is
+    /// still queued to waiting receivers, and fails the rest of them. Idempotent.
+    @inlinable
+    func close() {
+        guard queue.close() else { return }
+        closeWaiters()
+    }
+
+    @usableFromInline
+    func closeWaiters() {
+        var failed: [ReceiveWaiter<Element>] = []
+        while true {
+            let pair = state.withLock { waiters -> (ReceiveWaiter<Element>, Element)? in
+                guard !waiters.receivers.isEmpty else { return nil }
+                switch queue.pop() {
+                case .element(let element):
+                    let receiver = waiters.receivers.popFirst()!
+                    waitingReceivers.subtract(1, ordering: .relaxed)
+                    return (receiver.token, element)
+                case .closed, .empty:
+                    // The tail is marked, so the queue is drained for good: nobody will
+                    // ever have an element for these receivers.
+                    failed = waiters.receivers.removeAll().map(\.token)
+                    waitingReceivers.subtract(failed.count, ordering: .relaxed)
+                    return nil
+                }
+            }
+            guard let (receiver, element) = pair else { break }
+            receiver.resume(returning: element)
+        }
+        for receiver in failed { receiver.resumeClosed() }
+    }
+}
