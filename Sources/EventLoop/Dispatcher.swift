@@ -56,7 +56,8 @@ public final class Dispatcher: TaskExecutor, @unchecked Sendable {
 
     // MARK: Loop-thread state (after shutdown: the fallback queue's, which is serial)
 
-    var local = RingBuffer<Work>(capacity: 256)
+    /// Unchecked exclusivity: only the loop thread (or the fallback drain, one at a time) touches it.
+    @exclusivity(unchecked) var local = RingBuffer<Work>(capacity: 256)
     var spare: [Work] = []
     var timers = TimerHeap()
     var registrations: [Int32: Registration] = [:]

@@ -132,9 +132,12 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
     }
 
     /// Pops, spinning briefly while the queue is empty and open. Nil: still empty.
+    ///
+    /// No spin on a loop thread that has other ready work: the element may come from one of
+    /// those jobs (two tasks on one loop), and a loop must not stall its other tasks.
     @inlinable
     func popSpinning() throws(ChannelError) -> Element? {
-        var checks = 0
+        var checks = Dispatcher.currentLoopHasReadyWork ? Self.spinChecks : 0
         while true {
             switch queue.pop() {
             case .element(let element): return element
