@@ -9,11 +9,11 @@ extension AsyncChannel: AsyncSequence {
     /// taking an element. The iterator is not `Sendable`: use each in one task.
     public struct AsyncIterator: AsyncIteratorProtocol {
         @usableFromInline
-        var base: UnboundedChannelIterator<Element>
+        var base: ChannelIterator<UnboundedChannelStorage<Element>>
 
         @inlinable
         init(storage: UnboundedChannelStorage<Element>) {
-            base = UnboundedChannelIterator(storage: storage)
+            base = ChannelIterator(storage: storage)
         }
 
         /// The next element, or nil once the channel is closed and drained or the task was
@@ -49,7 +49,7 @@ extension BoundedAsyncChannel: AsyncSequence {
     /// taking an element. The iterator is not `Sendable`: use each in one task.
     public struct AsyncIterator: AsyncIteratorProtocol {
         @usableFromInline
-        var base: ChannelIterator<Element>
+        var base: ChannelIterator<ChannelStorage<Element>>
 
         @inlinable
         init(storage: ChannelStorage<Element>) {

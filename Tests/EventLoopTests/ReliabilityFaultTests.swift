@@ -23,6 +23,18 @@ private func exhaustDescriptors() -> (opened: [Int32], errno: Int32) {
     }
 }
 
+/// Opens descriptors until the table is full again: something in the process (the runtime,
+/// the test harness) may close one at any time, and a single free slot is enough for a
+/// ThreadSignal. Call right before each attempt that must fail.
+private func refillDescriptorTable() -> [Int32] {
+    var opened: [Int32] = []
+    while true {
+        let fd = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        if fd < 0 { return opened }
+        opened.append(fd)
+    }
+}
+
 /// Ends the child process of an exit test when `condition` is false, with exit code `code`
 /// (the parent reports the exit code; the child's stderr gets the message).
 private func check(_ condition: Bool, _ message: String, code: Int32) {
@@ -45,9 +57,10 @@ struct ReliabilityLoopFaultTests {
     @Test func descriptorExhaustionThrowsAClearErrorAndRecovers() async {
         // A failed check in the child exits with its own code (10…21, in source order).
         await #expect(processExitsWith: .success) {
-            let (opened, error) = exhaustDescriptors()
+            var (opened, error) = exhaustDescriptors()
             check(error == EMFILE, "open failed with errno \(error), not EMFILE", code: 10)
             do {
+                opened += refillDescriptorTable()
                 _ = try LoopThread(name: "no-fds")
                 check(false, "LoopThread was created without descriptors", code: 11)
             } catch {
@@ -56,6 +69,7 @@ struct ReliabilityLoopFaultTests {
                     "\(error)".contains("EMFILE") || "\(error)".contains("errno \(EMFILE)"), "message: \(error)",
                     code: 13)
             }
+            opened += refillDescriptorTable()
             let thread = PlainThread {
                 do {
                     _ = try Dispatcher.forCurrentThread()
@@ -67,6 +81,7 @@ struct ReliabilityLoopFaultTests {
             }
             thread.joinBlocking()
             do {
+                opened += refillDescriptorTable()
                 _ = try ThreadSignal()
                 check(false, "ThreadSignal was created without descriptors", code: 17)
             } catch {
