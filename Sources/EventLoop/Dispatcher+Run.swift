@@ -134,9 +134,7 @@ extension Dispatcher {
             defer { inbox.work = [] }
             return inbox.work
         }
-        var leftovers: [Work] = []
-        while let work = local.popFirst() { leftovers.append(work) }
-        leftovers.append(contentsOf: pending)
+        let leftovers = local.removeAll() + pending
         failTimersForShutdown()
         failDescriptorWaitersForShutdown()
         // The descriptors stay open until deinit: a racing stop() may still write the eventfd.

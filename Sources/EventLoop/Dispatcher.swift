@@ -57,7 +57,7 @@ public final class Dispatcher: TaskExecutor, @unchecked Sendable {
     // MARK: Loop-thread state (after shutdown: the fallback queue's, which is serial)
 
     /// Unchecked exclusivity: only the loop thread (or the fallback drain, one at a time) touches it.
-    @exclusivity(unchecked) var local = RingBuffer<Work>(capacity: 256)
+    @exclusivity(unchecked) var local = RingBuffer<Work>(minimumCapacity: 256)
     var spare: [Work] = []
     var timers = TimerHeap()
     var registrations: [Int32: Registration] = [:]
@@ -89,6 +89,7 @@ public final class Dispatcher: TaskExecutor, @unchecked Sendable {
         // Closed here, not at shutdown: whoever can still call stop() or execute() holds a
         // reference, so the wake eventfd is open whenever it can be written.
         selector.close()
+        local.releaseStorage()
     }
 
     // MARK: Thread binding

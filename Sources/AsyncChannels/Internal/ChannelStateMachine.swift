@@ -1,3 +1,5 @@
+public import EventLoop
+
 /// The state of a channel, bounded or not, as a pure state machine: each event (send,
 /// receive, suspend, cancel, close) mutates the state and returns the action the caller
 /// performs after it has released the lock (resume a continuation, unpark a thread).
@@ -12,9 +14,9 @@
 /// - once `isClosed`, nobody waits and nothing is added.
 @usableFromInline
 struct ChannelStateMachine<Element, Receiver, Sender>: ~Copyable {
-    @usableFromInline var elements: Ring<Element>
-    @usableFromInline var receivers: Ring<(id: UInt64, token: Receiver)>
-    @usableFromInline var senders: Ring<(id: UInt64, token: Sender, element: Element)>
+    @usableFromInline var elements: RingBuffer<Element>
+    @usableFromInline var receivers: RingBuffer<(id: UInt64, token: Receiver)>
+    @usableFromInline var senders: RingBuffer<(id: UInt64, token: Sender, element: Element)>
     @usableFromInline let capacity: Int
     @usableFromInline var isClosed = false
     @usableFromInline var lastID: UInt64 = 0
@@ -24,9 +26,9 @@ struct ChannelStateMachine<Element, Receiver, Sender>: ~Copyable {
     init(capacity: Int) {
         precondition(capacity >= 1, "a channel's capacity must be at least 1")
         self.capacity = capacity
-        elements = Ring(minimumCapacity: min(capacity, 16))
-        receivers = Ring(minimumCapacity: 2)
-        senders = Ring(minimumCapacity: 2)
+        elements = RingBuffer(minimumCapacity: min(capacity, 16))
+        receivers = RingBuffer(minimumCapacity: 2)
+        senders = RingBuffer(minimumCapacity: 2)
     }
 
     /// Frees the queues, releasing the elements still queued. Call exactly once, when the

@@ -10,12 +10,12 @@ public import Synchronization
 /// cancellation.
 @usableFromInline
 struct UnboundedWaiters<Element: Sendable>: ~Copyable {
-    @usableFromInline var receivers: Ring<(id: UInt64, token: ReceiveWaiter<Element>)>
+    @usableFromInline var receivers: RingBuffer<(id: UInt64, token: ReceiveWaiter<Element>)>
     @usableFromInline let queue: BlockQueue<Element>
 
     @inlinable
     init(queue: BlockQueue<Element>) {
-        receivers = Ring(minimumCapacity: 2)
+        receivers = RingBuffer(minimumCapacity: 2)
         self.queue = queue
     }
 
