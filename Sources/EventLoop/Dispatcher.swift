@@ -57,7 +57,9 @@ public final class Dispatcher: TaskExecutor, @unchecked Sendable {
     // MARK: Loop-thread state (after shutdown: the fallback queue's, which is serial)
 
     /// Unchecked exclusivity: only the loop thread (or the fallback drain, one at a time) touches it.
-    @exclusivity(unchecked) var local = RingBuffer<Work>(minimumCapacity: 256)
+    /// Created in init after the last step that can throw: the ring has no deinit (its
+    /// owner frees it, here in deinit), so a failed init must not have made one.
+    @exclusivity(unchecked) var local: RingBuffer<Work>
     var spare: [Work] = []
     var timers = TimerHeap()
     var registrations: [Int32: Registration] = [:]
@@ -81,6 +83,7 @@ public final class Dispatcher: TaskExecutor, @unchecked Sendable {
     init(name: String) throws(LoopError) {
         self.name = name
         self.selector = try Selector()
+        self.local = RingBuffer(minimumCapacity: 256)
         self.serialExecutor = LoopSerialExecutor()
         self.serialExecutor.dispatcher = self
     }
