@@ -1,7 +1,15 @@
 import EventLoop
+import Glibc
 import LoopTestSupport
 import Synchronization
 import Testing
+
+/// CLOCK_MONOTONIC in nanoseconds, the clock the dispatcher's deadlines use.
+private func monotonicNanoseconds() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+}
 
 @Suite("Timers", .timeLimit(.minutes(1)))
 struct TimerTests {
@@ -11,21 +19,58 @@ struct TimerTests {
         let dispatcher = loop.dispatcher
         let fired = Mutex<[Int]>([])
         let done = try ThreadSignal()
-        // Scheduled from the test (off the loop) in scrambled order; same deadline keeps order.
-        let delays = [9, 3, 7, 1, 5, 5, 2, 8, 6, 4]
+        // Scheduled from the test (off the loop) in scrambled order. Each deadline is read
+        // inside `schedule`, between `before` and `after`; a preempted test thread widens
+        // that window, so the check below only demands order where the windows prove it.
+        let delays = [9, 3, 7, 1, 5, 5, 2, 8, 6, 4].map { UInt64($0) * 2_000_000 }
+        var windows: [(earliest: UInt64, latest: UInt64)] = []
         var handles: [Scheduled] = []
         for (index, delay) in delays.enumerated() {
+            let before = monotonicNanoseconds()
             handles.append(
-                dispatcher.schedule(after: .milliseconds(delay * 2)) {
+                dispatcher.schedule(after: .nanoseconds(delay)) {
                     fired.withLock { $0.append(index) }
                 })
+            windows.append((before + delay, monotonicNanoseconds() + delay))
         }
         handles[2].cancel()  // delay 7
         handles[7].cancel()  // delay 8
         handles[7].cancel()  // idempotent
         dispatcher.schedule(after: .milliseconds(30)) { done.fire() }
         try await done.wait()
-        #expect(fired.withLock { $0 } == [3, 6, 1, 9, 4, 5, 8, 0])
+        let order = fired.withLock { $0 }
+        #expect(order.sorted() == [0, 1, 3, 4, 5, 6, 8, 9])
+        for (position, earlier) in order.enumerated() {
+            for later in order[(position + 1)...] {
+                // `later` fired after `earlier`, so its deadline cannot be provably earlier.
+                #expect(
+                    windows[later].latest >= windows[earlier].earliest,
+                    "timer \(later) fired after timer \(earlier) despite an earlier deadline")
+            }
+        }
+        // With an unloaded thread the windows are microseconds wide: the exact order.
+        if windows.allSatisfy({ $0.latest - $0.earliest < 1_000_000 }) {
+            #expect(order == [3, 6, 1, 9, 4, 5, 8, 0])
+        }
+    }
+
+    @Test func pastDeadlinesRunInScheduleOrder() async throws {
+        let loop = try LoopThread()
+        defer { loop.shutdown() }
+        let fired = Mutex<[Int]>([])
+        let done = try ThreadSignal()
+        // Scheduled on the loop thread in one closure with delays that are all in the past:
+        // each deadline is "now" (consecutive reads can be equal) and they run in scheduling order.
+        loop.dispatcher.execute {
+            for index in 0..<50 {
+                loop.dispatcher.schedule(after: .seconds(-1)) {
+                    fired.withLock { $0.append(index) }
+                }
+            }
+            loop.dispatcher.schedule(after: .milliseconds(1)) { done.fire() }
+        }
+        try await done.wait()
+        #expect(fired.withLock { $0 } == Array(0..<50))
     }
 
     @Test func zeroAndNegativeDelaysRunSoon() async throws {
