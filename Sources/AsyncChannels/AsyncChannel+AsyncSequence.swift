@@ -19,14 +19,14 @@ extension AsyncChannel: AsyncSequence {
         /// The next element, or nil once the channel is closed and drained or the task was
         /// cancelled while waiting. Runs on the caller's executor; never hops.
         @inlinable
-        public mutating func next(isolation actor: isolated (any Actor)?) async -> Element? {
+        public nonisolated(nonsending) mutating func next(isolation actor: (any Actor)?) async -> Element? {
             await base.next()
         }
 
         /// The next element, or nil once the channel is closed and drained or the task was
         /// cancelled while waiting.
         @inlinable
-        public mutating func next() async -> Element? {
+        public nonisolated(nonsending) mutating func next() async -> Element? {
             await base.next()
         }
     }
@@ -59,14 +59,14 @@ extension BoundedAsyncChannel: AsyncSequence {
         /// The next element, or nil once the channel is closed and drained or the task was
         /// cancelled while waiting. Runs on the caller's executor; never hops.
         @inlinable
-        public mutating func next(isolation actor: isolated (any Actor)?) async -> Element? {
+        public nonisolated(nonsending) mutating func next(isolation actor: (any Actor)?) async -> Element? {
             await base.next()
         }
 
         /// The next element, or nil once the channel is closed and drained or the task was
         /// cancelled while waiting.
         @inlinable
-        public mutating func next() async -> Element? {
+        public nonisolated(nonsending) mutating func next() async -> Element? {
             await base.next()
         }
     }

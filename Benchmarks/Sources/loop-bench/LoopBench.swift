@@ -40,7 +40,10 @@ enum LoopBench {
         let environment = try BenchEnvironment()
         defer { environment.shutdown() }
         let scenarios = Scenario.all(environment).filter { options.selects($0.name) }
-        try BenchError.check(!scenarios.isEmpty, "no scenario matches --filter \(options.filters)")
+            .map { $0.keepingImplementations(where: options.selectsImplementation) }
+            .filter { !$0.implementations.isEmpty }
+        try BenchError.check(
+            !scenarios.isEmpty, "no scenario matches --filter \(options.filters) --impl \(options.implementations)")
 
         let runner = Runner(environment: environment, quick: options.quick, runs: options.measuredRuns) { line in
             writeStandardError("\u{1B}[2K\r\(line)")

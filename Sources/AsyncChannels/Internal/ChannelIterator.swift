@@ -3,9 +3,13 @@
 @usableFromInline
 protocol ReceivingStorage<Element>: Sendable {
     associatedtype Element: Sendable
-    /// Receives, suspending while empty and open; throws once closed and drained, or
-    /// `CancellationError` when cancelled while waiting (then no element was taken).
-    nonisolated(nonsending) func receive() async throws -> Element
+    /// Receives without suspending: nil when the receiver would have to wait; throws
+    /// `.closed` once closed and drained.
+    func receiveWithoutWaiting() throws(ChannelError) -> Element?
+    /// Receives after ``receiveWithoutWaiting()`` returned nil, suspending while empty and
+    /// open; throws once closed and drained, or `CancellationError` when cancelled while
+    /// waiting (then no element was taken).
+    nonisolated(nonsending) func receiveWaiting() async throws -> Element
 }
 
 extension ChannelStorage: ReceivingStorage {}
@@ -24,11 +28,21 @@ struct ChannelIterator<Storage: ReceivingStorage> {
         self.storage = storage
     }
 
+    ///
+    /// The ready case returns before any `await`: with no suspension point on that path the
+    /// compiler needs no executor hop after it (a hop to the generic executor costs a task
+    /// with an executor preference a runtime lock per element).
     @inlinable
     nonisolated(nonsending) mutating func next() async -> Storage.Element? {
         if finished { return nil }
         do {
-            return try await storage.receive()
+            if let element = try storage.receiveWithoutWaiting() { return element }
+        } catch {
+            finished = true
+            return nil
+        }
+        do {
+            return try await storage.receiveWaiting()
         } catch {
             // Closed and drained, or cancelled while waiting (then no element was taken).
             finished = true

@@ -189,21 +189,30 @@ final class ChannelStorage<Element: Sendable>: Sendable {
     @inlinable
     nonisolated(nonsending) func receive() async throws -> Element {
         // Fast path: one lock, no suspension, when an element is ready.
-        let id: UInt64
-        switch state.withLock({ machine -> (Machine.ReceiveAction, UInt64) in
-            let action = machine.receive()
-            if case .empty = action { return (action, machine.nextID()) }
-            return (action, 0)
-        }) {
-        case (.element(let element, let sender), _):
+        if let element = try receiveWithoutWaiting() { return element }
+        return try await receiveWaiting()
+    }
+
+    /// Receives without suspending: the element, or nil when the channel is empty and open.
+    /// - Throws: ``ChannelError/closed`` once the channel is closed and drained.
+    @inlinable
+    func receiveWithoutWaiting() throws(ChannelError) -> Element? {
+        switch state.withLock({ $0.receive() }) {
+        case .element(let element, let sender):
             sender?.resume(.success(()))
             return element
-        case (.closed, _):
-            throw ChannelError.closed
-        case (.empty, let waiterID):
-            id = waiterID
+        case .closed:
+            throw .closed
+        case .empty:
+            return nil
         }
+    }
 
+    /// The waiting half of ``receive()``: registers under the lock (which looks at the
+    /// buffer once more) and suspends until a send or close.
+    @inlinable
+    nonisolated(nonsending) func receiveWaiting() async throws -> Element {
+        let id = state.withLock { $0.nextID() }
         return try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Element, any Error>) in
                 // Task.isCancelled is read under the lock that onCancel takes: a cancellation

@@ -191,7 +191,19 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
     nonisolated(nonsending) func receive() async throws -> Element {
         // Fast path: no lock and no suspension when an element is ready or comes soon.
         if let element = try popSpinning() { return element }
+        return try await receiveWaiting()
+    }
 
+    /// Receives without suspending (the iterator's fast path): see ``popSpinning()``.
+    @inlinable
+    func receiveWithoutWaiting() throws(ChannelError) -> Element? {
+        try popSpinning()
+    }
+
+    /// The waiting half of ``receive()``: registers, suspends until a send or close, and
+    /// takes the element under the lock. Call after ``popSpinning()`` found nothing.
+    @inlinable
+    nonisolated(nonsending) func receiveWaiting() async throws -> Element {
         // Relaxed: only uniqueness matters.
         let id = lastID.add(1, ordering: .relaxed).newValue
         let element = try await withTaskCancellationHandler {

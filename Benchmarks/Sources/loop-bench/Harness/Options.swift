@@ -1,4 +1,4 @@
-/// The command line: `loop-bench [--quick] [--json FILE] [--filter SCENARIO] [--runs N]`.
+/// The command line: `loop-bench [--quick] [--json FILE] [--filter SCENARIO] [--impl NAME] [--runs N]`.
 struct Options {
     /// Fewer operations per run, so that the whole run takes well under a minute (CI).
     var quick = false
@@ -6,16 +6,20 @@ struct Options {
     var jsonPath: String?
     /// Run only scenarios whose name contains one of these (comma-separated on the command line).
     var filters: [String] = []
+    /// Run only the implementations named exactly so (comma-separated), e.g. to profile or
+    /// strace one of them; the reference then only shows when it is among them.
+    var implementations: [String] = []
     /// Measured rounds per scenario (each implementation runs once per round).
     var runs: Int?
     var help = false
 
     static let usage = """
-        usage: loop-bench [--quick] [--json FILE] [--filter SCENARIO[,SCENARIO…]] [--runs N]
+        usage: loop-bench [--quick] [--json FILE] [--filter SCENARIO[,SCENARIO…]] [--impl NAME[,NAME…]] [--runs N]
 
           --quick            fewer operations per run (CI: the whole run takes < 60 s)
           --json FILE        also write the results as a JSON list to FILE
           --filter NAMES     run only the scenarios whose names contain one of NAMES
+          --impl NAMES       run only the implementations with exactly these names (for perf, strace)
           --runs N           measured runs per implementation (default 7, or 5 with --quick; at least 5)
         """
 
@@ -32,6 +36,7 @@ struct Options {
             case "--quick": quick = true
             case "--json": jsonPath = try value(of: argument)
             case "--filter": filters += try value(of: argument).split(separator: ",").map(String.init)
+            case "--impl": implementations += try value(of: argument).split(separator: ",").map(String.init)
             case "--runs":
                 let text = try value(of: argument)
                 guard let count = Int(text), count >= 5 else {
@@ -50,5 +55,10 @@ struct Options {
     /// Whether the scenario named `name` was asked for.
     func selects(_ name: String) -> Bool {
         filters.isEmpty || filters.contains { name.contains($0) }
+    }
+
+    /// Whether the implementation named `name` was asked for.
+    func selectsImplementation(_ name: String) -> Bool {
+        implementations.isEmpty || implementations.contains(name)
     }
 }

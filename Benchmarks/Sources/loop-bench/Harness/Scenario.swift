@@ -16,6 +16,13 @@ struct Scenario: Sendable {
     let reference: String
     /// The contenders, run in this order within each round.
     let implementations: [Implementation]
+
+    /// This scenario with only the implementations that `keep` accepts.
+    func keepingImplementations(where keep: (String) -> Bool) -> Scenario {
+        Scenario(
+            name: name, summary: summary, operations: operations, quickOperations: quickOperations,
+            reference: reference, implementations: implementations.filter { keep($0.name) })
+    }
 }
 
 /// One contender in a scenario: a name as the JSON spells it and a body that performs
