@@ -38,7 +38,9 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
     /// Protected by the lock bit of `state`.
     @usableFromInline @exclusivity(unchecked) var senderWaiter: UnsafeContinuation<Void, Never>?
 
-    @usableFromInline
+    /// Inlinable so that it is specialized at the call site: unspecialized, initializing
+    /// the generic stored properties looks their metadata up on every call.
+    @inlinable
     init() {
         state = Atomic(HatchState.initial.bits)
         value = nil
@@ -168,7 +170,7 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
 
     /// Suspends the calling sender until the state may have changed for `reason`; returns
     /// at once if it already has, or if the task is cancelled. The caller re-checks.
-    @usableFromInline
+    @inlinable
     nonisolated(nonsending) func waitAsSender(epoch: UInt64, for reason: SenderWait) async {
         await withTaskCancellationHandler {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
@@ -244,7 +246,7 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
 
     /// The slow path of `receive()`: registers the receiver and suspends. Returns the value
     /// handed over by the sender, or nil when woken to re-check (closed, cancelled).
-    @usableFromInline
+    @inlinable
     nonisolated(nonsending) func waitAsReceiver(epoch: UInt64, closes: Bool) async -> Value? {
         await withTaskCancellationHandler {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<Value?, Never>) in
@@ -298,10 +300,15 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
 
     // MARK: Close and recover
 
-    /// Closes `side` if the endpoint at `epoch` is its current one: 1 RMW + 1 store.
+    /// Closes `side` if the endpoint at `epoch` is its current one: 1 RMW + 1 store, or a
+    /// single load when it is already closed or stale (a oneshot after its exchange).
     /// Wakes every suspended call; a receiver that closes drops the value nobody can read.
     @usableFromInline
     func close(_ side: HatchState.Side, epoch: UInt64) {
+        // An endpoint that is closed or stale never opens again (a recovery opens a new
+        // epoch), so a "not open" seen without the lock is final: no lock, no generic work.
+        // This is the endpoints' deinit path, which runs unspecialized.
+        guard snapshot().isOpen(side, epoch: epoch) else { return }
         let s = lock()
         guard s.isOpen(side, epoch: epoch) else {
             unlock(s)
@@ -310,8 +317,14 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
         let receiver = receiverWaiter
         receiverWaiter = nil
         let sender = takeSenderWaiter()
-        var dropped: Value? = nil
-        if side == .receiver { swap(&dropped, &value) }
+        guard side == .receiver else {
+            unlock(s.closing(side))
+            receiver?.resume(returning: nil)
+            sender?.resume()
+            return
+        }
+        let dropped = value
+        value = nil
         unlock(s.closing(side))
         receiver?.resume(returning: nil)
         sender?.resume()
