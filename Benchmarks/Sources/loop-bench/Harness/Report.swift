@@ -39,13 +39,15 @@ enum Report {
         return lines.joined(separator: "\n")
     }
 
-    /// The JSON list `[{"scenario", "impl", "ns_per_op", "min_ns", "max_ns", "allocs_per_op",
-    /// "syscalls_per_op"}]`; failed implementations are left out, unmeasured figures are null.
+    /// The JSON list `[{"scenario", "impl", "ops_per_run", "ns_per_op", "min_ns", "max_ns",
+    /// "allocs_per_op", "syscalls_per_op"}]`; failed implementations are left out, unmeasured
+    /// figures are null.
     static func json(_ measurements: [Measurement]) -> String {
         let objects = measurements.filter { $0.failure == nil }.map { row in
             let fields = [
                 "\"scenario\": \(quoted(row.scenario))",
                 "\"impl\": \(quoted(row.implementation))",
+                "\"ops_per_run\": \(row.operations)",
                 "\"ns_per_op\": \(number(row.nsPerOp))",
                 "\"min_ns\": \(number(row.minNs))",
                 "\"max_ns\": \(number(row.maxNs))",

@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Counts every implementation's system calls (or instructions) per operation.
+
+    swift build -c release --package-path Benchmarks
+    python3 Benchmarks/count.py [--filter SCENARIO,...] [--out results/syscalls.json]
+    python3 Benchmarks/count.py --instructions --filter oneshot,pingpong-same-loop
+
+loop-bench counts our own dispatchers' eventfd writes and epoll waits in-process; the
+peers' locks and futexes, and the blocking calls of a plain thread on our side (recvSync,
+ThreadSignal.waitSync), are only visible from outside. This script runs loop-bench under
+strace once per implementation (`--impl`), twice: with 5 and with 10 measured runs. The
+difference of the two totals, divided by 5 runs x the operations per run, is the system
+calls per operation with set-up and warm-up cancelled out. Every thread of the process is
+counted (`-f`): the loop threads, NIO's threads, the plain producer threads.
+
+strace slows each system call down a lot, which changes timing (a consumer that would have
+kept up may now sleep more), so treat the figures as the order of magnitude, not a constant.
+Needs `strace` (Debian: `apt-get install strace`).
+
+With `--instructions` it counts user-space instructions instead, with `perf stat -e
+instructions:u` (Debian: linux-perf), the same way (10 runs minus 5 runs). Unlike times
+these repeat from run to run, but only where no thread spins: in the cross-thread
+scenarios a waiting side's spin adds instructions that depend on timing.
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BINARY = os.path.join(HERE, ".build", "release", "loop-bench")
+
+
+def run(scenario, impl, runs, instructions=False):
+    """Returns (total system calls or instructions, ops per run) of one quick loop-bench run."""
+    with tempfile.TemporaryDirectory() as tmp:
+        trace = os.path.join(tmp, "trace.txt")
+        results = os.path.join(tmp, "results.json")
+        bench = [BINARY, "--quick", "--filter", scenario, "--impl", impl, "--runs", str(runs), "--json", results]
+        if instructions:
+            command = ["perf", "stat", "-x,", "-e", "instructions:u", "-o", trace] + bench
+        else:
+            command = ["strace", "-f", "-c", "-o", trace] + bench
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(trace) as f:
+            if instructions:
+                # "123456789,,instructions:u,...": the count is the first field.
+                calls = int(next(line for line in f if "instructions" in line).split(",")[0])
+            else:
+                # "100.00    0.012345           3      4567       123 total": calls is the 4th field.
+                calls = int(next(line for line in f if line.strip().endswith("total")).split()[3])
+        rows = [r for r in json.load(open(results)) if r["scenario"] == scenario and r["impl"] == impl]
+        if not rows:
+            raise RuntimeError(f"{scenario} / {impl}: no result (did it fail?)")
+        return calls, rows[0]["ops_per_run"]
+
+
+def implementations(filters):
+    """(scenario, impl) pairs of a quick run with the given scenario filter."""
+    with tempfile.TemporaryDirectory() as tmp:
+        results = os.path.join(tmp, "results.json")
+        command = [BINARY, "--quick", "--json", results]
+        if filters:
+            command += ["--filter", filters]
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return [(r["scenario"], r["impl"]) for r in json.load(open(results))]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--filter", default="", help="scenarios, as loop-bench's --filter")
+    parser.add_argument("--out", help="also write the figures as JSON here")
+    parser.add_argument("--instructions", action="store_true", help="count instructions (perf stat), not system calls")
+    args = parser.parse_args()
+    if not os.path.exists(BINARY):
+        sys.exit(f"{BINARY} is missing: swift build -c release --package-path Benchmarks")
+    figures = []
+    key = "instructions_per_op" if args.instructions else "syscalls_per_op"
+    what = "instructions/op (perf stat, user space)" if args.instructions else "syscalls/op (strace -f, all threads)"
+    print(f"| scenario | impl | {what} |")
+    print("|---|---|---:|")
+    for scenario, impl in implementations(args.filter):
+        short, operations = run(scenario, impl, 5, args.instructions)
+        long, _ = run(scenario, impl, 10, args.instructions)
+        per_op = max(long - short, 0) / (5 * operations)
+        figures.append({"scenario": scenario, "impl": impl, key: round(per_op, 4)})
+        print(f"| {scenario} | {impl} | {per_op:.4f} |" if not args.instructions else f"| {scenario} | {impl} | {per_op:.0f} |", flush=True)
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(figures, f, indent=1)
+            f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
