@@ -52,7 +52,8 @@ def run(scenario, impl, runs, instructions=False):
             else:
                 # "100.00    0.012345           3      4567       123 total": calls is the 4th field.
                 calls = int(next(line for line in f if line.strip().endswith("total")).split()[3])
-        rows = [r for r in json.load(open(results)) if r["scenario"] == scenario and r["impl"] == impl]
+        with open(results) as f:
+            rows = [r for r in json.load(f) if r["scenario"] == scenario and r["impl"] == impl]
         if not rows:
             raise RuntimeError(f"{scenario} / {impl}: no result (did it fail?)")
         return calls, rows[0]["ops_per_run"]
@@ -66,7 +67,8 @@ def implementations(filters):
         if filters:
             command += ["--filter", filters]
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        return [(r["scenario"], r["impl"]) for r in json.load(open(results))]
+        with open(results) as f:
+            return [(r["scenario"], r["impl"]) for r in json.load(f)]
 
 
 def main():
@@ -78,8 +80,10 @@ def main():
     if not os.path.exists(BINARY):
         sys.exit(f"{BINARY} is missing: swift build -c release --package-path Benchmarks")
     figures = []
-    key = "instructions_per_op" if args.instructions else "syscalls_per_op"
-    what = "instructions/op (perf stat, user space)" if args.instructions else "syscalls/op (strace -f, all threads)"
+    if args.instructions:
+        key, what, digits = "instructions_per_op", "instructions/op (perf stat, user space)", 0
+    else:
+        key, what, digits = "syscalls_per_op", "syscalls/op (strace -f, all threads)", 4
     print(f"| scenario | impl | {what} |")
     print("|---|---|---:|")
     for scenario, impl in implementations(args.filter):
@@ -87,7 +91,7 @@ def main():
         long, _ = run(scenario, impl, 10, args.instructions)
         per_op = max(long - short, 0) / (5 * operations)
         figures.append({"scenario": scenario, "impl": impl, key: round(per_op, 4)})
-        print(f"| {scenario} | {impl} | {per_op:.4f} |" if not args.instructions else f"| {scenario} | {impl} | {per_op:.0f} |", flush=True)
+        print(f"| {scenario} | {impl} | {per_op:.{digits}f} |", flush=True)
     if args.out:
         with open(args.out, "w") as f:
             json.dump(figures, f, indent=1)

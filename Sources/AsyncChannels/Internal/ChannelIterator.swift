@@ -15,6 +15,16 @@ protocol ReceivingStorage<Element>: Sendable {
 extension ChannelStorage: ReceivingStorage {}
 extension UnboundedChannelStorage: ReceivingStorage {}
 
+extension ReceivingStorage {
+    /// Receives, suspending the task while the channel is empty and open: the channels'
+    /// `recv()`. A ready element is taken before any `await`.
+    @inlinable
+    nonisolated(nonsending) func receive() async throws -> Element {
+        if let element = try receiveWithoutWaiting() { return element }
+        return try await receiveWaiting()
+    }
+}
+
 /// The iterator behind `for await` on both channel types: a receive loop that ends (with
 /// nil) when the channel is closed and drained, or when the task is cancelled while it
 /// waits.
@@ -28,6 +38,7 @@ struct ChannelIterator<Storage: ReceivingStorage> {
         self.storage = storage
     }
 
+    /// The next element; nil once closed and drained, or cancelled while waiting.
     ///
     /// The ready case returns before any `await`: with no suspension point on that path the
     /// compiler needs no executor hop after it (a hop to the generic executor costs a task
@@ -37,11 +48,6 @@ struct ChannelIterator<Storage: ReceivingStorage> {
         if finished { return nil }
         do {
             if let element = try storage.receiveWithoutWaiting() { return element }
-        } catch {
-            finished = true
-            return nil
-        }
-        do {
             return try await storage.receiveWaiting()
         } catch {
             // Closed and drained, or cancelled while waiting (then no element was taken).

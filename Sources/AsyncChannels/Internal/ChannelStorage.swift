@@ -185,15 +185,8 @@ final class ChannelStorage<Element: Sendable>: Sendable {
         }
     }
 
-    /// Receives, suspending the task while the channel is empty and open.
-    @inlinable
-    nonisolated(nonsending) func receive() async throws -> Element {
-        // Fast path: one lock, no suspension, when an element is ready.
-        if let element = try receiveWithoutWaiting() { return element }
-        return try await receiveWaiting()
-    }
-
-    /// Receives without suspending: the element, or nil when the channel is empty and open.
+    /// Receives without suspending (one lock): the element, or nil when the channel is
+    /// empty and open.
     /// - Throws: ``ChannelError/closed`` once the channel is closed and drained.
     @inlinable
     func receiveWithoutWaiting() throws(ChannelError) -> Element? {
@@ -208,7 +201,7 @@ final class ChannelStorage<Element: Sendable>: Sendable {
         }
     }
 
-    /// The waiting half of ``receive()``: registers under the lock (which looks at the
+    /// The waiting half of `receive()`: registers under the lock (which looks at the
     /// buffer once more) and suspends until a send or close.
     @inlinable
     nonisolated(nonsending) func receiveWaiting() async throws -> Element {

@@ -186,21 +186,14 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
         }
     }
 
-    /// Receives, suspending the task while the channel is empty and open.
-    @inlinable
-    nonisolated(nonsending) func receive() async throws -> Element {
-        // Fast path: no lock and no suspension when an element is ready or comes soon.
-        if let element = try popSpinning() { return element }
-        return try await receiveWaiting()
-    }
-
-    /// Receives without suspending (the iterator's fast path): see ``popSpinning()``.
+    /// Receives without suspending: no lock when an element is ready or comes soon; see
+    /// ``popSpinning()``.
     @inlinable
     func receiveWithoutWaiting() throws(ChannelError) -> Element? {
         try popSpinning()
     }
 
-    /// The waiting half of ``receive()``: registers, suspends until a send or close, and
+    /// The waiting half of `receive()`: registers, suspends until a send or close, and
     /// takes the element under the lock. Call after ``popSpinning()`` found nothing.
     @inlinable
     nonisolated(nonsending) func receiveWaiting() async throws -> Element {

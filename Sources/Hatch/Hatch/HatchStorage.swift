@@ -317,14 +317,7 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
         let receiver = receiverWaiter
         receiverWaiter = nil
         let sender = takeSenderWaiter()
-        guard side == .receiver else {
-            unlock(s.closing(side))
-            receiver?.resume(returning: nil)
-            sender?.resume()
-            return
-        }
-        let dropped = value
-        value = nil
+        let dropped = side == .receiver ? value.take() : nil
         unlock(s.closing(side))
         receiver?.resume(returning: nil)
         sender?.resume()
