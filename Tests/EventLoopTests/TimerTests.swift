@@ -18,38 +18,48 @@ struct TimerTests {
         defer { loop.shutdown() }
         let dispatcher = loop.dispatcher
         let fired = Mutex<[Int]>([])
+        let windows = Mutex<[(earliest: UInt64, latest: UInt64)]>([])
+        let span = Mutex<UInt64>(0)
         let done = try ThreadSignal()
-        // Scheduled from the test (off the loop) in scrambled order. Each deadline is read
-        // inside `schedule`, between `before` and `after`; a preempted test thread widens
-        // that window, so the check below only demands order where the windows prove it.
+        // Scheduled in scrambled order, and two of them cancelled, inside one closure on the
+        // loop thread: no timer can fire before the closure returns, so a cancelled timer
+        // never runs however long any thread is preempted. Each deadline is read inside
+        // `schedule`, between `before` and `after`; a preempted loop thread widens that
+        // window, so the check below only demands order where the windows prove it.
         let delays = [9, 3, 7, 1, 5, 5, 2, 8, 6, 4].map { UInt64($0) * 2_000_000 }
-        var windows: [(earliest: UInt64, latest: UInt64)] = []
-        var handles: [Scheduled] = []
-        for (index, delay) in delays.enumerated() {
-            let before = monotonicNanoseconds()
-            handles.append(
-                dispatcher.schedule(after: .nanoseconds(delay)) {
-                    fired.withLock { $0.append(index) }
-                })
-            windows.append((before + delay, monotonicNanoseconds() + delay))
+        dispatcher.execute {
+            var handles: [Scheduled] = []
+            let start = monotonicNanoseconds()
+            for (index, delay) in delays.enumerated() {
+                let before = monotonicNanoseconds()
+                handles.append(
+                    dispatcher.schedule(after: .nanoseconds(delay)) {
+                        fired.withLock { $0.append(index) }
+                    })
+                let after = monotonicNanoseconds()
+                windows.withLock { $0.append((before + delay, after + delay)) }
+            }
+            span.withLock { $0 = monotonicNanoseconds() - start }
+            handles[2].cancel()  // delay 7
+            handles[7].cancel()  // delay 8
+            handles[7].cancel()  // idempotent
+            dispatcher.schedule(after: .milliseconds(30)) { done.fire() }
         }
-        handles[2].cancel()  // delay 7
-        handles[7].cancel()  // delay 8
-        handles[7].cancel()  // idempotent
-        dispatcher.schedule(after: .milliseconds(30)) { done.fire() }
         try await done.wait()
+        let windowList = windows.withLock { $0 }
         let order = fired.withLock { $0 }
         #expect(order.sorted() == [0, 1, 3, 4, 5, 6, 8, 9])
         for (position, earlier) in order.enumerated() {
             for later in order[(position + 1)...] {
                 // `later` fired after `earlier`, so its deadline cannot be provably earlier.
                 #expect(
-                    windows[later].latest >= windows[earlier].earliest,
+                    windowList[later].latest >= windowList[earlier].earliest,
                     "timer \(later) fired after timer \(earlier) despite an earlier deadline")
             }
         }
-        // With an unloaded thread the windows are microseconds wide: the exact order.
-        if windows.allSatisfy({ $0.latest - $0.earliest < 1_000_000 }) {
+        // When all ten were scheduled within 1 ms (delays are 2 ms apart), every deadline
+        // is ordered as its delay is: the exact order, ties in scheduling order.
+        if span.withLock({ $0 }) < 1_000_000 {
             #expect(order == [3, 6, 1, 9, 4, 5, 8, 0])
         }
     }
