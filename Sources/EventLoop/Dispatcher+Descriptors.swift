@@ -68,7 +68,7 @@ extension Dispatcher {
         guard fd >= 0 else { throw LoopError.descriptor(fd, operation: operation, errno: EBADF) }
         guard !isShutDown else { throw LoopError.shutDown }
         let waiter = Waiter()
-        try await withTaskCancellationHandler {
+        try await withCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
                 waiter.install(continuation)
                 onLoop { [self] in register(fd, writable: writable, waiter: waiter, operation: operation) }

@@ -86,7 +86,7 @@ extension Dispatcher {
         guard !isShutDown else { throw LoopError.shutDown }
         let waiter = Waiter()
         let timer = Scheduled(deadline: Self.deadline(after: duration), payload: .waiter(waiter), dispatcher: self)
-        try await withTaskCancellationHandler {
+        try await withCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
                 waiter.install(continuation)
                 insertTimer(timer)

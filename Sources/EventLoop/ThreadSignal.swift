@@ -79,7 +79,7 @@ public final class ThreadSignal: Sendable {
     ///   never consumed by a cancelled wait); ``LoopError/closed`` once the signal is closed.
     public nonisolated(nonsending) func wait() async throws {
         let id = nextWaiterID.wrappingAdd(1, ordering: .relaxed).oldValue
-        try await withTaskCancellationHandler {
+        try await withCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
                 let immediate = state.withLock { state -> Result<Void, any Error>? in
                     if state.signaled {

@@ -111,7 +111,7 @@ final class ChannelStorage<Element: Sendable>: Sendable {
             pending = element
         }
 
-        let result = await withTaskCancellationHandler {
+        let result = await withCancellationHandler {
             await withUnsafeContinuation {
                 (continuation: UnsafeContinuation<Result<Void, ChannelSendError<Element>>, Never>) in
                 // Task.isCancelled is read under the lock that onCancel takes: a cancellation
@@ -206,7 +206,7 @@ final class ChannelStorage<Element: Sendable>: Sendable {
     @inlinable
     nonisolated(nonsending) func receiveWaiting() async throws -> Element {
         let id = state.withLock { $0.nextID() }
-        return try await withTaskCancellationHandler {
+        return try await withCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Element, any Error>) in
                 // Task.isCancelled is read under the lock that onCancel takes: a cancellation
                 // that came first is seen here; one that comes later finds our entry.

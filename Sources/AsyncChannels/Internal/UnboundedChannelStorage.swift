@@ -105,8 +105,9 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
     }
 
     /// Gives queued elements to waiting receivers, one pair at a time, until either runs
-    /// out. Any thread; resumes outside the lock.
-    @usableFromInline
+    /// out. Any thread; resumes outside the lock. Inlinable so that it is specialized:
+    /// unspecialized, the optional pair's tuple metadata is looked up on every call.
+    @inlinable
     func handOffToWaiters() {
         while true {
             let pair = state.withLock { waiters -> (ReceiveWaiter<Element>, Element)? in
@@ -199,7 +200,7 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
     nonisolated(nonsending) func receiveWaiting() async throws -> Element {
         // Relaxed: only uniqueness matters.
         let id = lastID.add(1, ordering: .relaxed).newValue
-        let element = try await withTaskCancellationHandler {
+        let element = try await withCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Element, any Error>) in
                 // Task.isCancelled is read under the lock that onCancel takes: a cancellation
                 // that came first is seen here; one that comes later finds our entry.

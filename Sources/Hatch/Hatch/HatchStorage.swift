@@ -1,3 +1,4 @@
+public import EventLoop
 import Glibc
 public import Synchronization
 
@@ -172,7 +173,7 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
     /// at once if it already has, or if the task is cancelled. The caller re-checks.
     @inlinable
     nonisolated(nonsending) func waitAsSender(epoch: UInt64, for reason: SenderWait) async {
-        await withTaskCancellationHandler {
+        await withCancellationHandler {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
                 let s = lock()
                 let mustWait: Bool
@@ -248,7 +249,7 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
     /// handed over by the sender, or nil when woken to re-check (closed, cancelled).
     @inlinable
     nonisolated(nonsending) func waitAsReceiver(epoch: UInt64, closes: Bool) async -> Value? {
-        await withTaskCancellationHandler {
+        await withCancellationHandler {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<Value?, Never>) in
                 let s = lock()
                 switch s.receiveAction(epoch: epoch, slotFull: value != nil) {

@@ -1,3 +1,4 @@
+internal import EventLoop
 public import Synchronization
 
 /// The one allocation of a multishot channel, for the receiver's whole life.
@@ -48,7 +49,7 @@ final class MultishotStorage<Value: Sendable>: @unchecked Sendable {
     /// The caller re-examines the state afterwards.
     @usableFromInline
     nonisolated(nonsending) func waitForValue() async {
-        await withTaskCancellationHandler {
+        await withCancellationHandler {
             await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
                 // Acquiring-and-releasing for the load is not needed: `waiting` is only ever
                 // set by the receiver, so a relaxed load tells whether another receive of

@@ -48,7 +48,7 @@ public final class WakeSink: Sendable {
     ///   returns nil (a value that is ready is returned even after cancellation).
     nonisolated(nonsending) public func wait<T>(until predicate: () -> T?) async throws -> T {
         if let value = predicate() { return value }
-        return try await withTaskCancellationHandler {
+        return try await withCancellationHandler {
             while true {
                 if Task.isCancelled { throw CancellationError() }
                 var ready: T? = nil
