@@ -16,7 +16,7 @@ public final class HatchReceiver<Value: Sendable>: Sendable {
     /// ``closesOnReceive``. Relaxed: an independent flag with nothing to order.
     @usableFromInline let closesFlag: Atomic<Bool>
 
-    @usableFromInline
+    @inlinable
     init(storage: HatchStorage<Value>, epoch: UInt64, closesOnReceive: Bool = false) {
         self.storage = storage
         self.epoch = epoch
@@ -24,7 +24,9 @@ public final class HatchReceiver<Value: Sendable>: Sendable {
     }
 
     deinit {
-        storage.close(.receiver, epoch: epoch)
+        // Borrowed without a retain: `self` holds `storage` until its stored properties are
+        // destroyed, after this body returns, so the reference stays valid throughout.
+        Unmanaged.passUnretained(storage)._withUnsafeGuaranteedRef { $0.close(.receiver, epoch: epoch) }
     }
 
     /// Receives the value, waiting for one if the hatch is empty.

@@ -20,7 +20,7 @@ public final class HatchSender<Value: Sendable>: Sendable {
     @usableFromInline static var overwritesBit: UInt8 { 1 }
     @usableFromInline static var closesOnSendBit: UInt8 { 2 }
 
-    @usableFromInline
+    @inlinable
     init(storage: HatchStorage<Value>, epoch: UInt64, options: UInt8 = 0) {
         self.storage = storage
         self.epoch = epoch
@@ -28,7 +28,9 @@ public final class HatchSender<Value: Sendable>: Sendable {
     }
 
     deinit {
-        storage.close(.sender, epoch: epoch)
+        // Borrowed without a retain: `self` holds `storage` until its stored properties are
+        // destroyed, after this body returns, so the reference stays valid throughout.
+        Unmanaged.passUnretained(storage)._withUnsafeGuaranteedRef { $0.close(.sender, epoch: epoch) }
     }
 
     /// Sends now if there is room (async-hatch's `now()`). Callable from any thread.
