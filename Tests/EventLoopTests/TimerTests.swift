@@ -18,8 +18,7 @@ struct TimerTests {
         defer { loop.shutdown() }
         let dispatcher = loop.dispatcher
         let fired = Mutex<[Int]>([])
-        let windows = Mutex<[(earliest: UInt64, latest: UInt64)]>([])
-        let span = Mutex<UInt64>(0)
+        let calls = Mutex<[(before: UInt64, after: UInt64)]>([])
         let done = try ThreadSignal()
         // Scheduled in scrambled order, and two of them cancelled, inside one closure on the
         // loop thread: no timer can fire before the closure returns, so a cancelled timer
@@ -29,37 +28,37 @@ struct TimerTests {
         let delays = [9, 3, 7, 1, 5, 5, 2, 8, 6, 4].map { UInt64($0) * 2_000_000 }
         dispatcher.execute {
             var handles: [Scheduled] = []
-            let start = monotonicNanoseconds()
+            var times: [(before: UInt64, after: UInt64)] = []
             for (index, delay) in delays.enumerated() {
                 let before = monotonicNanoseconds()
                 handles.append(
                     dispatcher.schedule(after: .nanoseconds(delay)) {
                         fired.withLock { $0.append(index) }
                     })
-                let after = monotonicNanoseconds()
-                windows.withLock { $0.append((before + delay, after + delay)) }
+                times.append((before, monotonicNanoseconds()))
             }
-            span.withLock { $0 = monotonicNanoseconds() - start }
+            calls.withLock { $0 = times }
             handles[2].cancel()  // delay 7
             handles[7].cancel()  // delay 8
             handles[7].cancel()  // idempotent
             dispatcher.schedule(after: .milliseconds(30)) { done.fire() }
         }
         try await done.wait()
-        let windowList = windows.withLock { $0 }
+        let times = calls.withLock { $0 }
+        let windows = zip(times, delays).map { (earliest: $0.before + $1, latest: $0.after + $1) }
         let order = fired.withLock { $0 }
         #expect(order.sorted() == [0, 1, 3, 4, 5, 6, 8, 9])
         for (position, earlier) in order.enumerated() {
             for later in order[(position + 1)...] {
                 // `later` fired after `earlier`, so its deadline cannot be provably earlier.
                 #expect(
-                    windowList[later].latest >= windowList[earlier].earliest,
+                    windows[later].latest >= windows[earlier].earliest,
                     "timer \(later) fired after timer \(earlier) despite an earlier deadline")
             }
         }
         // When all ten were scheduled within 1 ms (delays are 2 ms apart), every deadline
         // is ordered as its delay is: the exact order, ties in scheduling order.
-        if span.withLock({ $0 }) < 1_000_000 {
+        if times[times.count - 1].after - times[0].before < 1_000_000 {
             #expect(order == [3, 6, 1, 9, 4, 5, 8, 0])
         }
     }
