@@ -35,6 +35,16 @@ public final class ThreadSignal: Sendable {
     private let nextWaiterID = Atomic<UInt64>(0)
     /// The doorbell for threads blocked in waitSync; closed in deinit.
     private let eventFD: Int32
+    /// True while the signal is set or closed: written under the lock of `state` whenever
+    /// `signaled` or `closed` changes, read without it by the brief spin of `waitSync`.
+    /// Only a hint of when the lock is worth taking; the locked state decides. Relaxed: the
+    /// lock orders everything the spin goes on to read.
+    private let readyHint = Atomic<Bool>(false)
+
+    /// How many times `waitSync` checks `readyHint` (one CPU pause apart) before it
+    /// registers as a sleeper: about a microsecond, enough for a loop that is awake to reply
+    /// without either side making a system call.
+    private static var spinChecks: Int { 64 }
 
     /// Creates an unsignaled signal.
     /// - Throws: ``LoopError`` with code `systemCall` when the eventfd cannot be created
@@ -63,6 +73,7 @@ public final class ThreadSignal: Sendable {
                 return .resume(waiter.continuation)
             }
             state.signaled = true
+            readyHint.store(true, ordering: .relaxed)
             return state.sleepers > 0 ? .ring : .none
         }
         switch action {
@@ -84,6 +95,7 @@ public final class ThreadSignal: Sendable {
                 let immediate = state.withLock { state -> Result<Void, any Error>? in
                     if state.signaled {
                         state.signaled = false
+                        readyHint.store(false, ordering: .relaxed)
                         return .success(())
                     }
                     if state.closed { return .failure(LoopError.closed) }
@@ -109,6 +121,9 @@ public final class ThreadSignal: Sendable {
 
     /// Blocks the calling plain thread until the signal fires or `timeout` passes, then
     /// clears it. Do not call it from a task or a loop thread: it blocks the thread.
+    ///
+    /// It spins for about a microsecond before it sleeps on the signal's eventfd, so a fire
+    /// that comes quickly (a loop replying at once) costs neither side a system call.
     /// - Parameter timeout: the longest wait; nil waits until fired or closed. Zero or
     ///   negative polls.
     /// - Returns: true when the signal was fired (and is now cleared); false on timeout or
@@ -117,10 +132,19 @@ public final class ThreadSignal: Sendable {
         let timeoutNanos = timeout.map(ThreadParker.nanoseconds) ?? -1
         let deadline = timeoutNanos >= 0 ? cel_monotonic_ns() &+ UInt64(timeoutNanos) : UInt64.max
         var registered = false
+        // A brief spin first: a fire that comes within it costs neither side a system call.
+        if timeoutNanos != 0 {
+            var checks = 0
+            while checks < Self.spinChecks && !readyHint.load(ordering: .relaxed) {
+                checks += 1
+                spinLoopHint()
+            }
+        }
         while true {
             let outcome = state.withLock { state -> Bool? in
                 if state.signaled {
                     state.signaled = false
+                    readyHint.store(false, ordering: .relaxed)
                     if registered { state.sleepers -= 1 }
                     return true
                 }
@@ -149,6 +173,7 @@ public final class ThreadSignal: Sendable {
         let (waiters, ring) = state.withLock { state -> ([UnsafeContinuation<Void, any Error>], Bool) in
             guard !state.closed else { return ([], false) }
             state.closed = true
+            readyHint.store(true, ordering: .relaxed)
             let waiters = state.waiters[state.waiterHead...].map(\.continuation)
             state.waiters = []
             state.waiterHead = 0
