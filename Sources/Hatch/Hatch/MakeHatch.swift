@@ -18,6 +18,9 @@ public func makeHatch<Value: Sendable>(
 /// Makes a hatch for a single value: the sender closes after its first successful send
 /// and the receiver after its first successful receive.
 ///
+/// Allocates three objects (the storage and the two endpoints). For a reply per request on
+/// a hot path, a ``MultishotReceiver`` whose sender is recycled allocates nothing.
+///
 /// - Parameter of: the value type, when it cannot be inferred.
 /// - Returns: the two endpoints, with ``HatchSender/closesOnSend`` and
 ///   ``HatchReceiver/closesOnReceive`` set.

@@ -16,6 +16,7 @@ extension Scenario {
                 .multishotOneshot(environment),
                 .checkedContinuationOneshot(environment),
                 .nioPromiseOneshot(environment),
+                .twoObjectsFloorOneshot(environment),
             ]
         )
     }
@@ -125,5 +126,48 @@ extension Implementation {
             }
             try BenchError.checkSum(sum.value, count: count)
         }
+    }
+
+    /// `2-objects-floor`: allocates and releases two empty endpoint objects per op, nothing
+    /// else — what any one-shot whose two ends are class instances (as `HatchSender` and
+    /// `HatchReceiver` are) pays before it moves a value.
+    static func twoObjectsFloorOneshot(_ environment: BenchEnvironment) -> Implementation {
+        Implementation(
+            "2-objects-floor",
+            note:
+                "2-objects-floor: allocate and release two small class instances per op, no synchronization; the floor of any API whose two endpoints are classes"
+        ) { context in
+            let count = context.operations
+            let done = Completion()
+            let sum = Confined(0)
+            try context.measure {
+                Task(executorPreference: environment.dispatcher) {
+                    var total = 0
+                    for value in 0..<count {
+                        let (first, second) = FloorEndpoint.makePair(value)
+                        total &+= first.value &+ second.value
+                    }
+                    sum.value = total
+                    done.finish()
+                }
+                try done.wait()
+            }
+            try BenchError.checkSum(sum.value, count: count)
+        }
+    }
+}
+
+/// An endpoint-sized object for `2-objects-floor`.
+final class FloorEndpoint: Sendable {
+    let value: Int
+
+    init(_ value: Int) {
+        self.value = value
+    }
+
+    /// Not inlined, so the two objects escape and live on the heap as endpoints do.
+    @inline(never)
+    static func makePair(_ value: Int) -> (FloorEndpoint, FloorEndpoint) {
+        (FloorEndpoint(value), FloorEndpoint(0))
     }
 }

@@ -16,6 +16,7 @@ extension Scenario {
                 .asyncChannelSameLoop(environment),
                 .asyncStreamSameLoop(environment),
                 .checkedContinuationSameLoop(environment),
+                .unsafeContinuationSameLoop(environment),
             ]
         )
     }
@@ -125,10 +126,32 @@ extension Implementation {
     /// `CheckedContinuation`: the minimal hand-off between two tasks of one loop — a
     /// ``LoopBaton`` each way, a stored continuation resumed by the other task.
     static func checkedContinuationSameLoop(_ environment: BenchEnvironment) -> Implementation {
-        Implementation("CheckedContinuation") { context in
+        batonSameLoop(environment, name: "CheckedContinuation", checked: true)
+    }
+
+    /// `UnsafeContinuation-floor`: the same hand-off with `UnsafeContinuation` (no canary
+    /// allocation, no cancellation handler) — the runtime's floor for any task-to-task wake
+    /// on a loop: two suspensions and two resumptions per round trip, nothing else.
+    static func unsafeContinuationSameLoop(_ environment: BenchEnvironment) -> Implementation {
+        batonSameLoop(
+            environment,
+            name: "UnsafeContinuation-floor",
+            note: "UnsafeContinuation-floor: a stored UnsafeContinuation each way, not cancellable; "
+                + "the Swift runtime's own cost of suspending and resuming a loop task",
+            checked: false
+        )
+    }
+
+    private static func batonSameLoop(
+        _ environment: BenchEnvironment,
+        name: String,
+        note: String? = nil,
+        checked: Bool
+    ) -> Implementation {
+        Implementation(name, note: note) { context in
             let roundTrips = context.operations
-            let ping = LoopBaton()
-            let pong = LoopBaton()
+            let ping = LoopBaton(checked: checked)
+            let pong = LoopBaton(checked: checked)
             let done = Completion()
             let sum = Confined(0)
             try context.measure {
@@ -150,20 +173,36 @@ extension Implementation {
     }
 }
 
-/// A one-value hand-off between tasks of one loop: a stored `CheckedContinuation`, or the
-/// value when it comes before the taker.
+/// A one-value hand-off between tasks of one loop: a stored continuation (checked or
+/// unsafe), or the value when it comes before the taker.
 ///
 /// Used by the tasks of one loop thread only, so it needs no lock.
 final class LoopBaton: @unchecked Sendable {
-    private var waiter: CheckedContinuation<Int, Never>?  // loop thread only
+    private enum Waiter {
+        case checked(CheckedContinuation<Int, Never>)
+        case unsafe(UnsafeContinuation<Int, Never>)
+    }
+
+    private let checked: Bool
+    private var waiter: Waiter?  // loop thread only
     private var pending: Int?  // loop thread only
+
+    /// - Parameter checked: whether `take()` waits with a `CheckedContinuation` (else an
+    ///   `UnsafeContinuation`).
+    init(checked: Bool) {
+        self.checked = checked
+    }
 
     /// Gives `value` to the waiting taker, or keeps it for the next one.
     func pass(_ value: Int) {
-        if let waiter {
-            self.waiter = nil
-            waiter.resume(returning: value)
-        } else {
+        switch waiter {
+        case .checked(let continuation):
+            waiter = nil
+            continuation.resume(returning: value)
+        case .unsafe(let continuation):
+            waiter = nil
+            continuation.resume(returning: value)
+        case nil:
             precondition(pending == nil, "LoopBaton holds one value at a time")
             pending = value
         }
@@ -175,6 +214,7 @@ final class LoopBaton: @unchecked Sendable {
             pending = nil
             return value
         }
-        return await withCheckedContinuation { waiter = $0 }
+        if checked { return await withCheckedContinuation { waiter = .checked($0) } }
+        return await withUnsafeContinuation { waiter = .unsafe($0) }
     }
 }
