@@ -17,6 +17,7 @@ extension Scenario {
                 .asyncStreamSameLoop(environment),
                 .checkedContinuationSameLoop(environment),
                 .unsafeContinuationSameLoop(environment),
+                .cancellableContinuationSameLoop(environment),
             ]
         )
     }
@@ -126,7 +127,7 @@ extension Implementation {
     /// `CheckedContinuation`: the minimal hand-off between two tasks of one loop — a
     /// ``LoopBaton`` each way, a stored continuation resumed by the other task.
     static func checkedContinuationSameLoop(_ environment: BenchEnvironment) -> Implementation {
-        batonSameLoop(environment, name: "CheckedContinuation", checked: true)
+        batonSameLoop(environment, name: "CheckedContinuation", waiting: .checked)
     }
 
     /// `UnsafeContinuation-floor`: the same hand-off with `UnsafeContinuation` (no canary
@@ -138,7 +139,20 @@ extension Implementation {
             name: "UnsafeContinuation-floor",
             note: "UnsafeContinuation-floor: a stored UnsafeContinuation each way, not cancellable; "
                 + "the Swift runtime's own cost of suspending and resuming a loop task",
-            checked: false
+            waiting: .unsafe
+        )
+    }
+
+    /// `CancellableContinuation-floor`: the same with a cancellation handler registered
+    /// around each wait (the executor-inheriting one the library's wait paths use) — the
+    /// floor of any wait a cancelled task can leave. Its handler is never called here.
+    static func cancellableContinuationSameLoop(_ environment: BenchEnvironment) -> Implementation {
+        batonSameLoop(
+            environment,
+            name: "CancellableContinuation-floor",
+            note: "CancellableContinuation-floor: UnsafeContinuation-floor plus a cancellation handler around "
+                + "each wait; the floor of a cancellable wait",
+            waiting: .unsafeCancellable
         )
     }
 
@@ -146,12 +160,12 @@ extension Implementation {
         _ environment: BenchEnvironment,
         name: String,
         note: String? = nil,
-        checked: Bool
+        waiting: LoopBaton.Waiting
     ) -> Implementation {
         Implementation(name, note: note) { context in
             let roundTrips = context.operations
-            let ping = LoopBaton(checked: checked)
-            let pong = LoopBaton(checked: checked)
+            let ping = LoopBaton(waiting)
+            let pong = LoopBaton(waiting)
             let done = Completion()
             let sum = Confined(0)
             try context.measure {
@@ -178,31 +192,37 @@ extension Implementation {
 ///
 /// Used by the tasks of one loop thread only, so it needs no lock.
 final class LoopBaton: @unchecked Sendable {
-    private enum Waiter {
-        case checked(CheckedContinuation<Int, Never>)
-        case unsafe(UnsafeContinuation<Int, Never>)
+    /// How `take()` waits.
+    enum Waiting {
+        /// `withCheckedContinuation`.
+        case checked
+        /// `withUnsafeContinuation`.
+        case unsafe
+        /// `withUnsafeContinuation` inside a cancellation handler.
+        case unsafeCancellable
     }
 
-    private let checked: Bool
-    private var waiter: Waiter?  // loop thread only
+    private let waiting: Waiting
+    // Two plain optionals rather than one enum of both: a two-payload enum costs the
+    // `CheckedContinuation` peer generic enum-case calls on every pass (about 800
+    // instructions per round trip).
+    private var checkedWaiter: CheckedContinuation<Int, Never>?  // loop thread only
+    private var unsafeWaiter: UnsafeContinuation<Int, Never>?  // loop thread only
     private var pending: Int?  // loop thread only
 
-    /// - Parameter checked: whether `take()` waits with a `CheckedContinuation` (else an
-    ///   `UnsafeContinuation`).
-    init(checked: Bool) {
-        self.checked = checked
+    init(_ waiting: Waiting) {
+        self.waiting = waiting
     }
 
     /// Gives `value` to the waiting taker, or keeps it for the next one.
     func pass(_ value: Int) {
-        switch waiter {
-        case .checked(let continuation):
-            waiter = nil
-            continuation.resume(returning: value)
-        case .unsafe(let continuation):
-            waiter = nil
-            continuation.resume(returning: value)
-        case nil:
+        if let waiter = checkedWaiter {
+            checkedWaiter = nil
+            waiter.resume(returning: value)
+        } else if let waiter = unsafeWaiter {
+            unsafeWaiter = nil
+            waiter.resume(returning: value)
+        } else {
             precondition(pending == nil, "LoopBaton holds one value at a time")
             pending = value
         }
@@ -214,7 +234,16 @@ final class LoopBaton: @unchecked Sendable {
             pending = nil
             return value
         }
-        if checked { return await withCheckedContinuation { waiter = .checked($0) } }
-        return await withUnsafeContinuation { waiter = .unsafe($0) }
+        switch waiting {
+        case .checked:
+            return await withCheckedContinuation { checkedWaiter = $0 }
+        case .unsafe:
+            return await withUnsafeContinuation { unsafeWaiter = $0 }
+        case .unsafeCancellable:
+            return await _unsafeInheritExecutor_withTaskCancellationHandler {
+                await withUnsafeContinuation { unsafeWaiter = $0 }
+            } onCancel: {
+            }
+        }
     }
 }
