@@ -67,6 +67,22 @@ import Testing
         #expect(s.receiveAction(epoch: 5, slotFull: true) == .closed, "stale receiver")
     }
 
+    @Test func valueBitDecidesWhetherAReceiveCanOnlyWait() {
+        let s = HatchState.initial
+        #expect(!s.hasValue)
+        #expect(s.mustWaitToReceive(epoch: 0), "open and empty: nothing to do but wait")
+        let full = s.withValue(true)
+        #expect(full.hasValue && !full.withValue(false).hasValue)
+        #expect(!full.mustWaitToReceive(epoch: 0), "a value is there to take")
+        #expect(!s.closing(.sender).mustWaitToReceive(epoch: 0), "the sender left: the receive must fail")
+        #expect(!s.closing(.receiver).mustWaitToReceive(epoch: 0), "a closed receiver must fail")
+        #expect(!s.mustWaitToReceive(epoch: 1), "a stale receiver must fail")
+        // The value bit is independent of the others and survives lock, close and recovery.
+        let other = HatchState(bits: HatchState.lockedBit).withValue(true).closing(.sender).recovering(.sender)
+        #expect(other.hasValue && other.isLocked && other.isOpen(.sender, epoch: 1))
+        #expect(other.unlocked.hasValue)
+    }
+
     @Test func lazySendAndRecoverDecisions() {
         let s = HatchState.initial
         #expect(s.lazySendAction(epoch: 0, slotFull: false, receiverWaiting: true) == .ready)

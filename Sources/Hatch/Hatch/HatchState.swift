@@ -7,6 +7,7 @@
 /// | 0      | `locked`: a spin lock guarding the value and the two waiter slots |
 /// | 1      | the receiver side is closed                                      |
 /// | 2      | the sender side is closed                                        |
+/// | 3      | `hasValue`: the slot holds a value (rewritten at every unlock)   |
 /// | 8..35  | receiver epoch: bumped when a sender recovers a new receiver     |
 /// | 36..63 | sender epoch: bumped when a receiver recovers a new sender       |
 ///
@@ -29,6 +30,7 @@ struct HatchState: Hashable, Sendable, CustomStringConvertible {
     @usableFromInline static let lockedBit: UInt64 = 1 << 0
     @usableFromInline static let receiverClosedBit: UInt64 = 1 << 1
     @usableFromInline static let senderClosedBit: UInt64 = 1 << 2
+    @usableFromInline static let valueBit: UInt64 = 1 << 3
     @usableFromInline static let epochMask: UInt64 = (1 << 28) - 1
     @usableFromInline static let receiverEpochShift: UInt64 = 8
     @usableFromInline static let senderEpochShift: UInt64 = 36
@@ -43,6 +45,22 @@ struct HatchState: Hashable, Sendable, CustomStringConvertible {
     }
 
     @inlinable var isLocked: Bool { bits & Self.lockedBit != 0 }
+
+    /// Whether the slot held a value when the lock was last released. Read without the
+    /// lock it is a hint only; under the lock the storage's `value` itself decides.
+    @inlinable var hasValue: Bool { bits & Self.valueBit != 0 }
+
+    /// The state with ``hasValue`` set to `present`.
+    @inlinable func withValue(_ present: Bool) -> HatchState {
+        HatchState(bits: present ? bits | Self.valueBit : bits & ~Self.valueBit)
+    }
+
+    /// Whether a receive at `epoch` has nothing to do but wait: the receiver is open, the
+    /// sender is open and the slot is empty. Without the lock, a hint: a `receive()` that
+    /// sees it goes straight to its registration, which re-checks under the lock.
+    @inlinable func mustWaitToReceive(epoch: UInt64) -> Bool {
+        isOpen(.receiver, epoch: epoch) && !isClosed(.sender) && !hasValue
+    }
 
     @inlinable func closedBit(_ side: Side) -> UInt64 {
         side == .sender ? Self.senderClosedBit : Self.receiverClosedBit
@@ -79,7 +97,7 @@ struct HatchState: Hashable, Sendable, CustomStringConvertible {
     @inlinable var unlocked: HatchState { HatchState(bits: bits & ~Self.lockedBit) }
 
     @usableFromInline var description: String {
-        "HatchState(locked: \(isLocked), senderClosed: \(isClosed(.sender)), receiverClosed: "
+        "HatchState(locked: \(isLocked), hasValue: \(hasValue), senderClosed: \(isClosed(.sender)), receiverClosed: "
             + "\(isClosed(.receiver)), senderEpoch: \(epoch(.sender)), receiverEpoch: \(epoch(.receiver)))"
     }
 

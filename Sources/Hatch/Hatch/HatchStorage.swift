@@ -29,9 +29,9 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
 
     /// The value in the hatch. Protected by the lock bit of `state`.
     @usableFromInline @exclusivity(unchecked) var value: Value?
-    /// The suspended `receive()`, resumed with the value (hand-off) or nil (re-check).
-    /// Protected by the lock bit of `state`.
-    @usableFromInline @exclusivity(unchecked) var receiverWaiter: UnsafeContinuation<Value?, Never>?
+    /// The suspended `receive()`, resumed with the value (hand-off), to re-check (a side
+    /// closed) or as cancelled. Protected by the lock bit of `state`.
+    @usableFromInline @exclusivity(unchecked) var receiverWaiter: UnsafeContinuation<ReceiverWake, Never>?
     /// Whether the suspended receive closes the receiver when it gets its value: the sender
     /// applies it at hand-off. Protected by the lock bit of `state`.
     @usableFromInline @exclusivity(unchecked) var receiverWaiterCloses: Bool
@@ -84,13 +84,24 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
         }
     }
 
-    /// Releases the lock, publishing `newState` (whose lock bit is ignored).
+    /// Releases the lock, publishing `newState` (whose lock and value bits are ignored: the
+    /// value bit is set from the slot as we leave it).
     @inlinable
     @inline(__always)
     func unlock(_ newState: HatchState) {
         // Releasing: publishes our writes to the value and waiter slots to the next holder.
         // A plain store suffices because nobody else writes `state` while we hold the lock.
-        state.store(newState.unlocked.bits, ordering: .releasing)
+        state.store(newState.unlocked.withValue(value != nil).bits, ordering: .releasing)
+    }
+
+    /// Whether a receive at `epoch` would only wait, judged from one load without the lock
+    /// (see ``HatchState/mustWaitToReceive(epoch:)``): lets `receive()` skip a lock round
+    /// trip that would find the hatch empty.
+    @inlinable
+    func looksEmpty(epoch: UInt64) -> Bool {
+        // Relaxed: only a hint; the registration that follows takes the lock (acquiring)
+        // and decides on what it sees there.
+        HatchState(bits: state.load(ordering: .relaxed)).mustWaitToReceive(epoch: epoch)
     }
 
     /// A snapshot of the state for `isClosed`.
@@ -133,7 +144,7 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
             // must wake up to see it.
             let sender = next == s ? nil : takeSenderWaiter()
             unlock(next)
-            receiver.resume(returning: value)
+            receiver.resume(returning: .value(value))
             sender?.resume()
             return nil
         case .store, .replace:
@@ -149,6 +160,18 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
             }
             return old
         }
+    }
+
+    /// How a suspended `receive()` is woken.
+    @usableFromInline
+    @frozen
+    enum ReceiverWake {
+        /// The sender handed its value over.
+        case value(Value)
+        /// A side closed (or the receiver went stale): look at the hatch again.
+        case recheck
+        /// The task was cancelled while it waited (or before it could register).
+        case cancelled
     }
 
     @inlinable
@@ -245,29 +268,33 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
         }
     }
 
-    /// The slow path of `receive()`: registers the receiver and suspends. Returns the value
-    /// handed over by the sender, or nil when woken to re-check (closed, cancelled).
+    /// The slow path of `receive()`: registers the receiver and suspends. Returns how it was
+    /// woken: with the value handed over by the sender, to re-check (closed), or cancelled.
+    ///
+    /// The task's cancellation is read once, under the lock, at registration: a handler
+    /// that ran before found no waiter to resume, so this read catches it; one that runs
+    /// later finds the waiter. (Each read of `Task.isCancelled` retains and releases the
+    /// task, two atomic RMWs, so `receive()` does not read it again.)
     @inlinable
-    nonisolated(nonsending) func waitAsReceiver(epoch: UInt64, closes: Bool) async -> Value? {
+    nonisolated(nonsending) func waitAsReceiver(epoch: UInt64, closes: Bool) async -> ReceiverWake {
         await withCancellationHandler {
-            await withUnsafeContinuation { (continuation: UnsafeContinuation<Value?, Never>) in
+            await withUnsafeContinuation { (continuation: UnsafeContinuation<ReceiverWake, Never>) in
                 let s = lock()
                 switch s.receiveAction(epoch: epoch, slotFull: value != nil) {
                 case .closed:
                     unlock(s)
-                    continuation.resume(returning: nil)
+                    continuation.resume(returning: .recheck)
                 case .take:
-                    let taken = value
+                    let taken = value.unsafelyUnwrapped
                     value = nil
                     let sender = takeSenderWaiter()
                     unlock(closes ? s.closing(.receiver) : s)
                     sender?.resume()
-                    continuation.resume(returning: taken)
+                    continuation.resume(returning: .value(taken))
                 case .empty:
-                    // Checked under the lock: see `waitAsSender`.
                     if Task.isCancelled {
                         unlock(s)
-                        continuation.resume(returning: nil)
+                        continuation.resume(returning: .cancelled)
                         return
                     }
                     if receiverWaiter != nil {
@@ -296,7 +323,7 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
         let waiter = receiverWaiter
         receiverWaiter = nil
         unlock(s)
-        waiter?.resume(returning: nil)
+        waiter?.resume(returning: .cancelled)
     }
 
     // MARK: Close and recover
@@ -304,12 +331,20 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
     /// Closes `side` if the endpoint at `epoch` is its current one: 1 RMW + 1 store, or a
     /// single load when it is already closed or stale (a oneshot after its exchange).
     /// Wakes every suspended call; a receiver that closes drops the value nobody can read.
-    @usableFromInline
+    @inlinable
     func close(_ side: HatchState.Side, epoch: UInt64) {
         // An endpoint that is closed or stale never opens again (a recovery opens a new
         // epoch), so a "not open" seen without the lock is final: no lock, no generic work.
-        // This is the endpoints' deinit path, which runs unspecialized.
+        // This is the endpoints' deinit path, which runs unspecialized: inlined there, this
+        // check touches only the state word, while `closeOpen` needs the metadata of the
+        // generic waiter types (a lookup per call when unspecialized).
         guard snapshot().isOpen(side, epoch: epoch) else { return }
+        closeOpen(side, epoch: epoch)
+    }
+
+    /// `close` once the endpoint looked open: decides again under the lock.
+    @usableFromInline
+    func closeOpen(_ side: HatchState.Side, epoch: UInt64) {
         let s = lock()
         guard s.isOpen(side, epoch: epoch) else {
             unlock(s)
@@ -320,7 +355,7 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
         let sender = takeSenderWaiter()
         let dropped = side == .receiver ? value.take() : nil
         unlock(s.closing(side))
-        receiver?.resume(returning: nil)
+        receiver?.resume(returning: .recheck)
         sender?.resume()
         _ = dropped  // released here, outside the lock
     }
