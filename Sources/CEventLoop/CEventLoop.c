@@ -227,6 +227,21 @@ void cel_set_thread_name(const char *name) {
 extern void AnnotateIgnoreReadsBegin(const char *file, int line) __attribute__((weak));
 extern void AnnotateIgnoreReadsEnd(const char *file, int line) __attribute__((weak));
 
+extern void __tsan_release(void *address) __attribute__((weak));
+extern void __tsan_acquire(void *address) __attribute__((weak));
+
+void cel_tsan_release(void *address) {
+    if (__tsan_release) {
+        __tsan_release(address);
+    }
+}
+
+void cel_tsan_acquire(void *address) {
+    if (__tsan_acquire) {
+        __tsan_acquire(address);
+    }
+}
+
 void cel_tsan_ignore_reads_begin(void) {
     if (AnnotateIgnoreReadsBegin) {
         AnnotateIgnoreReadsBegin(__FILE__, __LINE__);

@@ -22,3 +22,17 @@ func tsanIgnoreReadsBegin() { cel_tsan_ignore_reads_begin() }
 
 @usableFromInline
 func tsanIgnoreReadsEnd() { cel_tsan_ignore_reads_end() }
+
+/// Tells ThreadSanitizer that `object`'s writes so far happen before the matching
+/// ``tsanAcquire(_:)``: for a hand-off through a continuation whose resumption the runtime
+/// orders with its own uninstrumented atomic. Outside TSan a call to an empty function.
+@usableFromInline
+package func tsanRelease(_ object: AnyObject) {
+    cel_tsan_release(Unmanaged.passUnretained(object).toOpaque())
+}
+
+/// The acquire half of ``tsanRelease(_:)``, on the same object.
+@usableFromInline
+package func tsanAcquire(_ object: AnyObject) {
+    cel_tsan_acquire(Unmanaged.passUnretained(object).toOpaque())
+}

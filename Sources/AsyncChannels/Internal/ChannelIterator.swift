@@ -17,8 +17,11 @@ extension UnboundedChannelStorage: ReceivingStorage {}
 
 extension ReceivingStorage {
     /// Receives, suspending the task while the channel is empty and open: the channels'
-    /// `recv()`. A ready element is taken before any `await`.
+    /// `recv()`. A ready element is taken before any `await`. Always inlined, as
+    /// `receiveWaiting()` is: each async frame between the caller and the continuation adds
+    /// an executor hop per wait.
     @inlinable
+    @inline(__always)
     nonisolated(nonsending) func receive() async throws -> Element {
         if let element = try receiveWithoutWaiting() { return element }
         return try await receiveWaiting()

@@ -204,6 +204,7 @@ final class ChannelStorage<Element: Sendable>: Sendable {
     /// The waiting half of `receive()`: registers under the lock (which looks at the
     /// buffer once more) and suspends until a send or close.
     @inlinable
+    @inline(__always)
     nonisolated(nonsending) func receiveWaiting() async throws -> Element {
         let id = state.withLock { $0.nextID() }
         return try await withCancellationHandler {

@@ -113,6 +113,12 @@ void cel_set_thread_name(const char *name);
 void cel_tsan_ignore_reads_begin(void);
 void cel_tsan_ignore_reads_end(void);
 
+/// ThreadSanitizer: a release on `address` by this thread, and an acquire that pairs with
+/// it, so TSan sees an ordering that an uninstrumented atomic provides. No-ops (two plain
+/// calls, no atomic) unless the process runs with the TSan runtime.
+void cel_tsan_release(void *address);
+void cel_tsan_acquire(void *address);
+
 /// The calling thread's errno.
 int cel_errno(void);
 
