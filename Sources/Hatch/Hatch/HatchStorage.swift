@@ -165,7 +165,7 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
     /// How a suspended `receive()` is woken.
     @usableFromInline
     @frozen
-    enum ReceiverWake {
+    enum ReceiverWake: Sendable {
         /// The sender handed its value over.
         case value(Value)
         /// A side closed (or the receiver went stale): look at the hatch again.
