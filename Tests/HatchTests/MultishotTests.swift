@@ -137,6 +137,23 @@ struct MultishotTests {
         #expect(try await receiver.recv() == 5)
     }
 
+    @Test func recvOfAnAlreadyCancelledTaskTakesAReadyValueElseThrowsCancelled() async throws {
+        let receiver = MultishotReceiver<Int>()
+        let sender = receiver.sender()!
+        let early = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return try await receiver.recv()
+        }
+        await #expect(throws: MultishotClosedError.cancelled) { try await early.value }
+        #expect(receiver.sender() == nil, "the round is still open")
+        sender.send(6)
+        let ready = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return try await receiver.recv()
+        }
+        #expect(try await ready.value == 6, "a value that is there wins over the cancellation")
+    }
+
     @Test func twoConcurrentRecvsStopWithAClearMessage() async {
         await #expect(processExitsWith: .failure) {
             let receiver = MultishotReceiver<Int>()

@@ -82,6 +82,9 @@ public final class MultishotReceiver<Value: Sendable>: Sendable {
     ///   its value.
     @inlinable
     nonisolated(nonsending) public func recv() async throws(MultishotClosedError) -> Value {
+        // Whether the last wait ended by cancellation: then a round that is still open
+        // throws instead of waiting again (a value that came first is still taken).
+        var cancelled = false
         while true {
             // Acquiring: pairs with the sender's releasing send RMW; the value is visible.
             let bits = storage.state.load(ordering: .acquiring)
@@ -106,8 +109,8 @@ public final class MultishotReceiver<Value: Sendable>: Sendable {
                 }
                 throw .closed
             case .wait:
-                if Task.isCancelled { throw .cancelled }
-                await storage.waitForValue()
+                if cancelled { throw .cancelled }
+                cancelled = await storage.waitForValue()
             }
         }
     }

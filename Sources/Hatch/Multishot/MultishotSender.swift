@@ -28,7 +28,7 @@ public final class MultishotSender<Value: Sendable>: Sendable {
         if old.senderOwnsWaiter {
             let continuation = storage.waiter.unsafelyUnwrapped
             storage.waiter = nil
-            continuation.resume()
+            continuation.resume(returning: false)
         }
     }
 
@@ -62,7 +62,7 @@ public final class MultishotSender<Value: Sendable>: Sendable {
         if old.senderOwnsWaiter {
             let continuation = storage.waiter.unsafelyUnwrapped
             storage.waiter = nil
-            continuation.resume()
+            continuation.resume(returning: false)
         }
         return true
     }

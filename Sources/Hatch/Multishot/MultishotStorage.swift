@@ -1,4 +1,4 @@
-internal import EventLoop
+public import EventLoop
 public import Synchronization
 
 /// The one allocation of a multishot channel, for the receiver's whole life.
@@ -15,7 +15,8 @@ final class MultishotStorage<Value: Sendable>: @unchecked Sendable {
     @usableFromInline @exclusivity(unchecked) var value: Value?
     /// Written by the receiver while `waiting` is clear, then published by its releasing RMW
     /// that sets `waiting`; taken by the one party that owns it (see ``MultishotState``).
-    @usableFromInline @exclusivity(unchecked) var waiter: UnsafeContinuation<Void, Never>?
+    /// Resumed with true by a cancellation, false by the sender (sent or released).
+    @usableFromInline @exclusivity(unchecked) var waiter: UnsafeContinuation<Bool, Never>?
     /// A sender that has sent, kept for reuse so that `sender()` need not allocate. Written
     /// by that sender before its releasing send RMW; read by the receiver only after an
     /// acquiring load that saw `open` clear (or by the sender itself once the receiver is gone).
@@ -41,16 +42,19 @@ final class MultishotStorage<Value: Sendable>: @unchecked Sendable {
         if old.cancellationOwnsWaiter {
             let continuation = waiter.unsafelyUnwrapped
             waiter = nil
-            continuation.resume()
+            continuation.resume(returning: true)
         }
     }
 
     /// Suspends the receiver until the sender sends, is released, or the task is cancelled.
     /// The caller re-examines the state afterwards.
-    @usableFromInline
-    nonisolated(nonsending) func waitForValue() async {
+    ///
+    /// - Returns: true when a cancellation woke it. The task's cancellation is read only
+    ///   here, once per wait (each read of `Task.isCancelled` retains and releases the task).
+    @inlinable
+    nonisolated(nonsending) func waitForValue() async -> Bool {
         await withCancellationHandler {
-            await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+            await withUnsafeContinuation { (continuation: UnsafeContinuation<Bool, Never>) in
                 // Acquiring-and-releasing for the load is not needed: `waiting` is only ever
                 // set by the receiver, so a relaxed load tells whether another receive of
                 // this receiver is suspended right now (misuse).
@@ -72,7 +76,7 @@ final class MultishotStorage<Value: Sendable>: @unchecked Sendable {
                     // slot is still ours. Unregister and resume at once.
                     waiter = nil
                     state.bitwiseAnd(~MultishotState.waitingBit, ordering: .relaxed)
-                    continuation.resume()
+                    continuation.resume(returning: false)
                 } else if Task.isCancelled {
                     // A cancellation handler that ran before our RMW found nothing to take.
                     // Take it back ourselves unless the sender or a handler already did.

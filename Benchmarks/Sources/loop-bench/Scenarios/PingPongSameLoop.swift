@@ -14,6 +14,7 @@ extension Scenario {
             implementations: [
                 .hatchSameLoop(environment),
                 .asyncChannelSameLoop(environment),
+                .multishotSameLoop(environment),
                 .asyncStreamSameLoop(environment),
                 .checkedContinuationSameLoop(environment),
                 .unsafeContinuationSameLoop(environment),
@@ -90,6 +91,57 @@ extension Implementation {
             }
             try BenchError.checkSum(sum.value, count: roundTrips)
         }
+    }
+
+    /// `Multishot` (ours): a request and its reply, each through a recycled multishot
+    /// sender. Each side keeps its receiver and hands the other side a fresh sender (from
+    /// `sender()`, no allocation) before it waits, as a request/reply protocol does.
+    static func multishotSameLoop(_ environment: BenchEnvironment) -> Implementation {
+        Implementation("Multishot") { context in
+            let roundTrips = context.operations
+            let pings = MultishotReceiver<Int>()
+            let pongs = MultishotReceiver<Int>()
+            // The sender each side sends through next; loop thread only.
+            let pingSender = Confined(pings.sender())
+            let pongSender = Confined<MultishotSender<Int>?>(nil)
+            let done = Completion()
+            let sum = Confined(0)
+            try context.measure {
+                Task(executorPreference: environment.dispatcher) {
+                    do {
+                        for _ in 0..<roundTrips {
+                            let value = try await pings.recv()
+                            pingSender.value = pings.sender()
+                            try sendOnce(value, through: pongSender)
+                        }
+                        done.finish()
+                    } catch {
+                        done.fail(error)
+                    }
+                }
+                Task(executorPreference: environment.dispatcher) {
+                    do {
+                        for trip in 0..<roundTrips {
+                            pongSender.value = pongs.sender()
+                            try sendOnce(trip, through: pingSender)
+                            sum.value &+= try await pongs.recv()
+                        }
+                        done.finish()
+                    } catch {
+                        done.fail(error)
+                    }
+                }
+                try done.wait(parts: 2)
+            }
+            try BenchError.checkSum(sum.value, count: roundTrips)
+        }
+    }
+
+    /// Takes the sender out of `slot`, sends `value` and drops the sender, all before the
+    /// caller's next `await`, so that the receiver can recycle it for the next round.
+    private static func sendOnce(_ value: Int, through slot: Confined<MultishotSender<Int>?>) throws {
+        guard let sender = slot.value.take() else { throw BenchError("no sender in the slot") }
+        sender.send(value)
     }
 
     /// `AsyncStream`: two streams, one each way.
