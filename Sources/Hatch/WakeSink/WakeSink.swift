@@ -50,8 +50,11 @@ public final class WakeSink: Sendable {
         if let value = predicate() { return value }
         return try await withCancellationHandler {
             while true {
-                if Task.isCancelled { throw CancellationError() }
                 var ready: T? = nil
+                // Read once per registration, only when the predicate still says no (each
+                // read of `Task.isCancelled` retains and releases the task). A cancellation
+                // that comes later wakes us through `onCancel`; the next round reads it.
+                var cancelled = false
                 await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
                     let mine = Self.bits(of: continuation)
                     // Acquiring-and-releasing, paired with the notifier's exchange: either
@@ -67,7 +70,8 @@ public final class WakeSink: Sendable {
                         )
                     }
                     ready = predicate()
-                    if ready != nil || Task.isCancelled {
+                    if ready == nil { cancelled = Task.isCancelled }
+                    if ready != nil || cancelled {
                         // Unregister. If a notifier or the cancellation handler already took
                         // the continuation, it resumes it; otherwise we do.
                         if slot.compareExchange(expected: mine, desired: 0, ordering: .acquiringAndReleasing)
@@ -79,6 +83,7 @@ public final class WakeSink: Sendable {
                 }
                 if let value = ready { return value }
                 if let value = predicate() { return value }
+                if cancelled { throw CancellationError() }
             }
         } onCancel: {
             self.wake()
