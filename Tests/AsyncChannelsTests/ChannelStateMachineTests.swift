@@ -47,8 +47,8 @@ import Testing
     @Test func sendHandsOffToTheLongestWaitingReceiver() {
         var machine = Machine(capacity: .max)
         defer { machine.releaseStorage() }
-        guard case .suspended = machine.receiveOrSuspend(id: machine.nextID(), token: 10, isCancelled: false),
-            case .suspended = machine.receiveOrSuspend(id: machine.nextID(), token: 20, isCancelled: false)
+        guard case .suspended = machine.receiveOrSuspend(id: 1, token: 10, isCancelled: false),
+            case .suspended = machine.receiveOrSuspend(id: 2, token: 20, isCancelled: false)
         else { Issue.record("did not suspend"); return }
         guard case .handOff("x", to: 10) = machine.send("x") else { Issue.record("no hand-off to 10"); return }
         guard case .handOff("y", to: 20) = machine.send("y") else { Issue.record("no hand-off to 20"); return }
@@ -79,9 +79,7 @@ import Testing
     @Test func cancelReceiveRemovesOnlyItsOwnEntry() {
         var machine = Machine(capacity: .max)
         defer { machine.releaseStorage() }
-        let first = machine.nextID()
-        let second = machine.nextID()
-        let third = machine.nextID()
+        let (first, second, third): (UInt64, UInt64, UInt64) = (1, 2, 3)
         _ = machine.receiveOrSuspend(id: first, token: 1, isCancelled: false)
         _ = machine.receiveOrSuspend(id: second, token: 2, isCancelled: false)
         _ = machine.receiveOrSuspend(id: third, token: 3, isCancelled: false)

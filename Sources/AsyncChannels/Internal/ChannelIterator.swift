@@ -43,15 +43,15 @@ struct ChannelIterator<Storage: ReceivingStorage> {
 
     /// The next element; nil once closed and drained, or cancelled while waiting.
     ///
-    /// The ready case returns before any `await`: with no suspension point on that path the
+    /// The ready case returns before any `await` (`receive()` is always inlined, and takes a
+    /// ready element before it awaits): with no suspension point on that path the
     /// compiler needs no executor hop after it (a hop to the generic executor costs a task
     /// with an executor preference a runtime lock per element).
     @inlinable
     nonisolated(nonsending) mutating func next() async -> Storage.Element? {
         if finished { return nil }
         do {
-            if let element = try storage.receiveWithoutWaiting() { return element }
-            return try await storage.receiveWaiting()
+            return try await storage.receive()
         } catch {
             // Closed and drained, or cancelled while waiting (then no element was taken).
             finished = true

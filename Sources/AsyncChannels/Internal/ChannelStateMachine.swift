@@ -19,7 +19,6 @@ struct ChannelStateMachine<Element, Receiver, Sender>: ~Copyable {
     @usableFromInline var senders: RingBuffer<(id: UInt64, token: Sender, element: Element)>
     @usableFromInline let capacity: Int
     @usableFromInline var isClosed = false
-    @usableFromInline var lastID: UInt64 = 0
 
     /// A machine for a channel holding at most `capacity` elements (`Int.max`: unbounded).
     @inlinable
@@ -42,13 +41,6 @@ struct ChannelStateMachine<Element, Receiver, Sender>: ~Copyable {
 
     @inlinable
     var count: Int { elements.count }
-
-    /// A fresh id for a waiter, so that a cancelled wait can find its own entry.
-    @inlinable
-    mutating func nextID() -> UInt64 {
-        lastID &+= 1
-        return lastID
-    }
 
     // MARK: Sending
 

@@ -1,4 +1,5 @@
 public import EventLoop
+public import Synchronization
 
 /// A waiting receiver: a suspended task or a blocked plain thread.
 @usableFromInline
@@ -53,6 +54,12 @@ final class ChannelStorage<Element: Sendable>: Sendable {
     @usableFromInline
     let state: LockedValue<Machine>
 
+    /// Ids for waiters, so that a cancelled wait finds its own entry. Drawn before the
+    /// cancellation handler is installed, so outside the lock. Relaxed: only uniqueness
+    /// matters.
+    @usableFromInline
+    let lastID = Atomic<UInt64>(0)
+
     @inlinable
     init(capacity: Int) {
         state = LockedValue(Machine(capacity: capacity))
@@ -92,24 +99,19 @@ final class ChannelStorage<Element: Sendable>: Sendable {
     @inlinable
     nonisolated(nonsending) func send(_ element: Element) async throws(ChannelSendError<Element>) {
         // Fast path: one lock, no suspension, when there is room or a waiting receiver.
-        let id: UInt64
         let pending: Element
-        switch state.withLock({ machine -> (Machine.SendAction, UInt64) in
-            let action = machine.send(element)
-            if case .full = action { return (action, machine.nextID()) }
-            return (action, 0)
-        }) {
-        case (.enqueued, _):
+        switch state.withLock({ $0.send(element) }) {
+        case .enqueued:
             return
-        case (.handOff(let element, let receiver), _):
+        case .handOff(let element, let receiver):
             receiver.resume(returning: element)
             return
-        case (.closed(let element), _):
+        case .closed(let element):
             throw ChannelSendError(element: element, reason: .closed)
-        case (.full(let element), let waiterID):
-            id = waiterID
+        case .full(let element):
             pending = element
         }
+        let id = lastID.add(1, ordering: .relaxed).newValue
 
         let result = await withCancellationHandler {
             await withUnsafeContinuation {
@@ -155,10 +157,8 @@ final class ChannelStorage<Element: Sendable>: Sendable {
     @usableFromInline
     func sendSyncSlow(_ element: Element) throws(ChannelSendError<Element>) {
         let waiter = ThreadWaiter<Result<Void, ChannelSendError<Element>>>()
-        let action = state.withLock { machine in
-            let id = machine.nextID()
-            return machine.sendOrSuspend(element, id: id, token: .thread(waiter), isCancelled: false)
-        }
+        let id = lastID.add(1, ordering: .relaxed).newValue
+        let action = state.withLock { $0.sendOrSuspend(element, id: id, token: .thread(waiter), isCancelled: false) }
         switch action {
         case .suspended:
             try waiter.wait().get()
@@ -176,13 +176,8 @@ final class ChannelStorage<Element: Sendable>: Sendable {
     /// Receives without waiting: nil when empty (or closed and drained).
     @inlinable
     func tryReceive() -> Element? {
-        switch state.withLock({ $0.receive() }) {
-        case .element(let element, let sender):
-            sender?.resume(.success(()))
-            return element
-        case .closed, .empty:
-            return nil
-        }
+        // Closed and drained reads as empty here.
+        (try? receiveWithoutWaiting()) ?? nil
     }
 
     /// Receives without suspending (one lock): the element, or nil when the channel is
@@ -206,7 +201,7 @@ final class ChannelStorage<Element: Sendable>: Sendable {
     @inlinable
     @inline(__always)
     nonisolated(nonsending) func receiveWaiting() async throws -> Element {
-        let id = state.withLock { $0.nextID() }
+        let id = lastID.add(1, ordering: .relaxed).newValue
         return try await withCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Element, any Error>) in
                 // Task.isCancelled is read under the lock that onCancel takes: a cancellation
@@ -256,10 +251,8 @@ final class ChannelStorage<Element: Sendable>: Sendable {
     @usableFromInline
     func receiveSyncSlow() throws(ChannelError) -> Element {
         let waiter = ThreadWaiter<Result<Element, ChannelError>>()
-        let action = state.withLock { machine in
-            let id = machine.nextID()
-            return machine.receiveOrSuspend(id: id, token: .thread(waiter), isCancelled: false)
-        }
+        let id = lastID.add(1, ordering: .relaxed).newValue
+        let action = state.withLock { $0.receiveOrSuspend(id: id, token: .thread(waiter), isCancelled: false) }
         switch action {
         case .suspended:
             return try waiter.wait().get()

@@ -258,14 +258,21 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
             unlock(s)
             return nil
         case .take:
-            let taken = value
-            value = nil
-            // The slot has room again: wake a sender suspended in `send`.
-            let sender = takeSenderWaiter()
-            unlock(closes ? s.closing(.receiver) : s)
-            sender?.resume()
-            return taken
+            return takeValue(s, closes: closes)
         }
+    }
+
+    /// Under the lock, with a value in the slot: moves it out, unlocks (closing the receiver
+    /// if `closes`) and wakes a sender suspended in `send`, as the slot has room again.
+    @inlinable
+    @inline(__always)
+    func takeValue(_ s: HatchState, closes: Bool) -> Value {
+        let taken = value.unsafelyUnwrapped
+        value = nil
+        let sender = takeSenderWaiter()
+        unlock(closes ? s.closing(.receiver) : s)
+        sender?.resume()
+        return taken
     }
 
     /// The slow path of `receive()`: registers the receiver and suspends. Returns how it was
@@ -285,12 +292,7 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
                     unlock(s)
                     continuation.resume(returning: .recheck)
                 case .take:
-                    let taken = value.unsafelyUnwrapped
-                    value = nil
-                    let sender = takeSenderWaiter()
-                    unlock(closes ? s.closing(.receiver) : s)
-                    sender?.resume()
-                    continuation.resume(returning: .value(taken))
+                    continuation.resume(returning: .value(takeValue(s, closes: closes)))
                 case .empty:
                     if Task.isCancelled {
                         unlock(s)
