@@ -23,10 +23,15 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3")
     ],
     targets: [
+        // The C shim: the Linux calls Glibc does not export, and the current-dispatcher slot.
         .target(name: "CEventLoop"),
-        .target(name: "EventLoop", dependencies: ["CEventLoop"], swiftSettings: swiftSettings),
-        .target(name: "AsyncChannels", dependencies: ["EventLoop"], swiftSettings: swiftSettings),
-        .target(name: "Hatch", dependencies: ["EventLoop"], swiftSettings: swiftSettings),
+        // Internal: the locks, queues, spin policy, clocks and runtime helpers every module
+        // builds on. Not a product; its API is `package`.
+        .target(name: "LoopUtilities", dependencies: ["CEventLoop"], swiftSettings: swiftSettings),
+        .target(name: "EventLoop", dependencies: ["CEventLoop", "LoopUtilities"], swiftSettings: swiftSettings),
+        // The channels use the loop for one thing: no spin on a busy loop thread.
+        .target(name: "AsyncChannels", dependencies: ["LoopUtilities", "EventLoop"], swiftSettings: swiftSettings),
+        .target(name: "Hatch", dependencies: ["LoopUtilities"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "loop-demo",
             dependencies: ["EventLoop", "AsyncChannels", "Hatch", "ExampleSupport"],
@@ -73,8 +78,13 @@ let package = Package(
         ),
         .target(
             name: "LoopTestSupport",
-            dependencies: ["EventLoop"],
+            dependencies: ["LoopUtilities", "EventLoop"],
             path: "Tests/LoopTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LoopUtilitiesTests",
+            dependencies: ["LoopUtilities", "LoopTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -84,12 +94,12 @@ let package = Package(
         ),
         .testTarget(
             name: "AsyncChannelsTests",
-            dependencies: ["AsyncChannels", "EventLoop", "LoopTestSupport"],
+            dependencies: ["AsyncChannels", "EventLoop", "LoopUtilities", "LoopTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "HatchTests",
-            dependencies: ["Hatch", "EventLoop", "LoopTestSupport"],
+            dependencies: ["Hatch", "EventLoop", "LoopUtilities", "LoopTestSupport"],
             swiftSettings: swiftSettings
         ),
     ],

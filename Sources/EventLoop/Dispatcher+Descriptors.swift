@@ -1,5 +1,6 @@
 import CEventLoop
 import Glibc
+import LoopUtilities
 
 /// The waiters of one descriptor and what epoll knows of it. Loop thread only.
 final class Registration {

@@ -1,4 +1,5 @@
 import CEventLoop
+import LoopUtilities
 import Synchronization
 
 extension Dispatcher {

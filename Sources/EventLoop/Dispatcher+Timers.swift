@@ -1,4 +1,4 @@
-import CEventLoop
+import LoopUtilities
 import Synchronization
 
 /// A handle to work scheduled on a dispatcher with ``Dispatcher/schedule(after:_:)``.
@@ -66,7 +66,7 @@ extension Dispatcher {
     /// - Returns: a handle whose ``Scheduled/cancel()`` keeps `work` from running.
     @discardableResult
     public func schedule(after delay: Duration, _ work: @escaping @Sendable () -> Void) -> Scheduled {
-        let timer = Scheduled(deadline: Self.deadline(after: delay), payload: .closure(work), dispatcher: self)
+        let timer = Scheduled(deadline: deadline(after: delay), payload: .closure(work), dispatcher: self)
         insertTimer(timer)
         return timer
     }
@@ -85,7 +85,7 @@ extension Dispatcher {
         }
         guard !isShutDown else { throw LoopError.shutDown }
         let waiter = Waiter()
-        let timer = Scheduled(deadline: Self.deadline(after: duration), payload: .waiter(waiter), dispatcher: self)
+        let timer = Scheduled(deadline: deadline(after: duration), payload: .waiter(waiter), dispatcher: self)
         try await withCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
                 waiter.install(continuation)
@@ -96,24 +96,12 @@ extension Dispatcher {
         }
     }
 
-    /// The monotonic deadline `delay` from now, in nanoseconds, clamped to 2^62.
-    static func deadline(after delay: Duration) -> UInt64 {
-        let (seconds, attoseconds) = delay.components
-        let now = cel_monotonic_ns()
-        guard seconds >= 0, attoseconds >= 0 || seconds > 0 else { return now }
-        let limit: UInt64 = 1 << 62
-        let (wholeNanos, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
-        if overflow || wholeNanos >= limit { return limit }
-        let total = Int64(wholeNanos) + attoseconds / 1_000_000_000
-        return min(now &+ UInt64(max(total, 0)), limit)
-    }
-
     func insertTimer(_ timer: Scheduled) {
         if inLoop && !isShutDown {
-            timers.insert(timer)
+            timers.insert(timer, deadline: timer.deadline)
         } else {
             execute { [self] in
-                if isShutDown { timer.failForShutdown() } else { timers.insert(timer) }
+                if isShutDown { timer.failForShutdown() } else { timers.insert(timer, deadline: timer.deadline) }
             }
         }
     }
@@ -136,77 +124,5 @@ extension Dispatcher {
 
     func failTimersForShutdown() {
         for timer in timers.drain() { timer.failForShutdown() }
-    }
-}
-
-/// A binary min-heap of timers ordered by (deadline, insertion order). Loop thread only.
-struct TimerHeap {
-    private struct Entry {
-        var deadline: UInt64
-        var sequence: UInt64
-        var timer: Scheduled
-
-        func precedes(_ other: Entry) -> Bool {
-            deadline != other.deadline ? deadline < other.deadline : sequence < other.sequence
-        }
-    }
-
-    private var entries: [Entry] = []
-    private var nextSequence: UInt64 = 0
-
-    var isEmpty: Bool { entries.isEmpty }
-    var count: Int { entries.count }
-    var nextDeadline: UInt64? { entries.first?.deadline }
-
-    mutating func insert(_ timer: Scheduled) {
-        entries.append(Entry(deadline: timer.deadline, sequence: nextSequence, timer: timer))
-        nextSequence &+= 1
-        siftUp(entries.count - 1)
-    }
-
-    mutating func popDue(now: UInt64) -> Scheduled? {
-        guard let first = entries.first, first.deadline <= now else { return nil }
-        let last = entries.removeLast()
-        if !entries.isEmpty {
-            entries[0] = last
-            siftDown(0)
-        }
-        return first.timer
-    }
-
-    /// Removes the timers matching `predicate`; returns how many were removed.
-    mutating func removeAll(where predicate: (Scheduled) -> Bool) -> Int {
-        let before = entries.count
-        entries.removeAll { predicate($0.timer) }
-        for index in stride(from: entries.count / 2 - 1, through: 0, by: -1) { siftDown(index) }
-        return before - entries.count
-    }
-
-    mutating func drain() -> [Scheduled] {
-        defer { entries = [] }
-        return entries.sorted { $0.precedes($1) }.map(\.timer)
-    }
-
-    private mutating func siftUp(_ start: Int) {
-        var child = start
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard entries[child].precedes(entries[parent]) else { return }
-            entries.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    private mutating func siftDown(_ start: Int) {
-        var parent = start
-        while true {
-            let left = 2 * parent + 1
-            guard left < entries.count else { return }
-            var best = left
-            if left + 1 < entries.count && entries[left + 1].precedes(entries[left]) { best = left + 1 }
-            guard entries[best].precedes(entries[parent]) else { return }
-            entries.swapAt(best, parent)
-            parent = best
-        }
     }
 }

@@ -1,5 +1,6 @@
 import CEventLoop
 import Glibc
+import LoopUtilities
 import Synchronization
 
 /// A per-thread event loop that is a Swift executor: the place where async tasks, actors,
@@ -61,7 +62,7 @@ public final class Dispatcher: TaskExecutor, @unchecked Sendable {
     /// owner frees it, here in deinit), so a failed init must not have made one.
     @exclusivity(unchecked) var local: RingBuffer<Work>
     var spare: [Work] = []
-    var timers = TimerHeap()
+    var timers = TimerHeap<Scheduled>()
     var registrations: [Int32: Registration] = [:]
     /// Tasks waiting on descriptors now; while non-zero the loop audits them.
     var descriptorWaits = 0

@@ -1,4 +1,5 @@
 import CEventLoop
+import LoopUtilities
 import Synchronization
 
 /// Where a shut-down dispatcher's work goes: a serial queue drained by one task at a time

@@ -1,5 +1,6 @@
 import CEventLoop
 import Glibc
+import LoopUtilities
 import Synchronization
 
 /// A thread that runs one ``Dispatcher`` until it is shut down.

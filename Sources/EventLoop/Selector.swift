@@ -1,5 +1,6 @@
 import CEventLoop
 import Glibc
+import LoopUtilities
 
 /// The Linux half of a dispatcher: one epoll instance with an eventfd registered as the
 /// cross-thread wake target. All methods but `wake()` are called on the loop thread only.

@@ -1,5 +1,6 @@
 import CEventLoop
 import Glibc
+import LoopUtilities
 import Synchronization
 
 /// A cross-thread signal backed by an eventfd, like chronos's `ThreadSignalPtr`: fire it
@@ -40,11 +41,6 @@ public final class ThreadSignal: Sendable {
     /// Only a hint of when the lock is worth taking; the locked state decides. Relaxed: the
     /// lock orders everything the spin goes on to read.
     private let readyHint = Atomic<Bool>(false)
-
-    /// How many times `waitSync` checks `readyHint` (one CPU pause apart) before it
-    /// registers as a sleeper: about a microsecond, enough for a loop that is awake to reply
-    /// without either side making a system call.
-    private static var spinChecks: Int { 64 }
 
     /// Creates an unsignaled signal.
     /// - Throws: ``LoopError`` with code `systemCall` when the eventfd cannot be created
@@ -129,16 +125,13 @@ public final class ThreadSignal: Sendable {
     /// - Returns: true when the signal was fired (and is now cleared); false on timeout or
     ///   when the signal is closed.
     public func waitSync(timeout: Duration?) -> Bool {
-        let timeoutNanos = timeout.map(ThreadParker.nanoseconds) ?? -1
+        let timeoutNanos = timeout.map(\.clampedNanoseconds) ?? -1
         let deadline = timeoutNanos >= 0 ? cel_monotonic_ns() &+ UInt64(timeoutNanos) : UInt64.max
         var registered = false
         // A brief spin first: a fire that comes within it costs neither side a system call.
         if timeoutNanos != 0 {
-            var checks = 0
-            while checks < Self.spinChecks && !readyHint.load(ordering: .relaxed) {
-                checks += 1
-                spinLoopHint()
-            }
+            var backoff = Backoff()
+            while !readyHint.load(ordering: .relaxed) && backoff.pauseIfNotSpent() {}
         }
         while true {
             let outcome = state.withLock { state -> Bool? in

@@ -1,3 +1,4 @@
+import LoopUtilities
 import Synchronization
 
 /// A one-shot rendezvous between one suspended caller and whoever finishes its wait: the

@@ -1,5 +1,6 @@
 import EventLoop
 import Glibc
+import LoopUtilities
 import Synchronization
 
 @testable import AsyncChannels

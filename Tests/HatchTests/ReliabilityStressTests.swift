@@ -2,6 +2,7 @@ import EventLoop
 import Glibc
 import Hatch
 import LoopTestSupport
+import LoopUtilities
 import Synchronization
 import Testing
 

@@ -1,5 +1,6 @@
 import EventLoop
 import Glibc
+import LoopUtilities
 import Synchronization
 
 /// A plain OS thread for tests: the kind of thread (pool worker, blocking I/O, C callback)

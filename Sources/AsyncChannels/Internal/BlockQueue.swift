@@ -1,4 +1,4 @@
-public import EventLoop
+public import LoopUtilities
 public import Synchronization
 
 /// The element queue of ``AsyncChannel``: an unbounded, lock-free, multi-producer,
@@ -91,7 +91,7 @@ final class BlockQueue<Element>: @unchecked Sendable {
         var tail = tailIndex.load(ordering: .acquiring)
         var block = Block(tailBlock.load(ordering: .acquiring))
         var nextBlock: Block? = nil
-        var spins = 0
+        var backoff = Backoff()
         while true {
             if tail & Self.markBit != 0 {
                 if let unused = nextBlock { recycle(unused) }
@@ -100,7 +100,7 @@ final class BlockQueue<Element>: @unchecked Sendable {
             let offset = (tail >> Self.shift) % Self.lap
             if offset == Block.capacity {
                 // Another producer is installing the next block.
-                backOff(&spins)
+                backoff.snooze()
                 tail = tailIndex.load(ordering: .acquiring)
                 block = Block(tailBlock.load(ordering: .acquiring))
                 continue
@@ -140,7 +140,7 @@ final class BlockQueue<Element>: @unchecked Sendable {
             tail = current
             block = Block(tailBlock.load(ordering: .acquiring))
             // Contention: let the winner's cache line settle before the next attempt.
-            contendedPause(&spins)
+            backoff.spin()
         }
     }
 
@@ -161,12 +161,12 @@ final class BlockQueue<Element>: @unchecked Sendable {
         // Acquire: pairs with the release that moved the head into a new block.
         var head = headIndex.load(ordering: .acquiring)
         var block = Block(headBlock.load(ordering: .acquiring))
-        var spins = 0
+        var backoff = Backoff()
         while true {
             let offset = (head >> Self.shift) % Self.lap
             if offset == Block.capacity {
                 // Another consumer is moving the head to the next block.
-                backOff(&spins)
+                backoff.snooze()
                 head = headIndex.load(ordering: .acquiring)
                 block = Block(headBlock.load(ordering: .acquiring))
                 continue
@@ -209,7 +209,7 @@ final class BlockQueue<Element>: @unchecked Sendable {
             }
             head = current
             block = Block(headBlock.load(ordering: .acquiring))
-            contendedPause(&spins)
+            backoff.spin()
         }
     }
 
@@ -224,9 +224,9 @@ final class BlockQueue<Element>: @unchecked Sendable {
     @inlinable
     func read(_ block: Block, _ offset: Int) -> Element {
         let state = block.state(offset)
-        var spins = 0
+        var backoff = Backoff()
         // Acquire: pairs with the producer's release of the write bit (the element is there).
-        while state.pointee.load(ordering: .acquiring) & QueueSlot.writeBit == 0 { backOff(&spins) }
+        while state.pointee.load(ordering: .acquiring) & QueueSlot.writeBit == 0 { backoff.snooze() }
         // Sound: this thread claimed the slot and the write bit says it is initialised.
         let element = block.element(offset).move()
         if offset + 1 == Block.capacity {
@@ -264,11 +264,11 @@ final class BlockQueue<Element>: @unchecked Sendable {
     /// Spins until `block`'s successor is linked.
     @inlinable
     func waitNext(_ block: Block) -> Block {
-        var spins = 0
+        var backoff = Backoff()
         while true {
             // Acquire: pairs with the installer's release of `next`.
             if let raw = block.next.pointee.load(ordering: .acquiring) { return Block(raw) }
-            backOff(&spins)
+            backoff.snooze()
         }
     }
 
@@ -340,24 +340,6 @@ final class BlockQueue<Element>: @unchecked Sendable {
         // Release: the reset (and the readers' moves we acquired) happen before a reuse.
         if !spare.compareExchange(expected: nil, desired: block.raw, ordering: .releasing).exchanged {
             block.deallocate()
-        }
-    }
-
-    /// After a lost CAS: 1, 2, 4, … 64 pauses (crossbeam's `Backoff::spin`), never a yield.
-    @inlinable
-    func contendedPause(_ attempt: inout Int) {
-        for _ in 0..<(1 << min(attempt, 6)) { spinLoopHint() }
-        attempt += 1
-    }
-
-    /// One step of a short wait: spin with a pause, then yield the CPU.
-    @inlinable
-    func backOff(_ spins: inout Int) {
-        if spins < 64 {
-            spins += 1
-            spinLoopHint()
-        } else {
-            yieldThread()
         }
     }
 }

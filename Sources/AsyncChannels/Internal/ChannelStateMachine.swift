@@ -1,4 +1,4 @@
-public import EventLoop
+public import LoopUtilities
 
 /// The state of a channel, bounded or not, as a pure state machine: each event (send,
 /// receive, suspend, cancel, close) mutates the state and returns the action the caller

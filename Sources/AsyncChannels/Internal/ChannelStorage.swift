@@ -1,4 +1,4 @@
-public import EventLoop
+public import LoopUtilities
 public import Synchronization
 
 /// A waiting receiver: a suspended task or a blocked plain thread.

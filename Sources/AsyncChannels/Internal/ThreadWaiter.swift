@@ -1,4 +1,4 @@
-internal import EventLoop
+internal import LoopUtilities
 
 /// One plain thread blocked in `recvSync` or `sendSync`, and the outcome it waits for.
 ///

@@ -1,4 +1,7 @@
+// The channels' one use of the event loop: no spin on a loop thread that has other ready
+// work (`Dispatcher.currentLoopHasReadyWork`, in `popSpinning`).
 public import EventLoop
+public import LoopUtilities
 public import Synchronization
 
 /// The receivers waiting on an unbounded channel, behind the channel's lock (the slow path
@@ -83,12 +86,6 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
     @inlinable
     var isClosed: Bool { queue.isClosed }
 
-    /// How many times a receiver checks the queue before it takes the lock to wait. Each
-    /// check is a relaxed load of two indices and a CPU pause: a few hundred nanoseconds in
-    /// all, well below the cost of a suspension and a cross-thread wake-up.
-    @inlinable
-    static var spinChecks: Int { 64 }
-
     // MARK: Sending
 
     /// Sends without waiting; throws `.closed` with the element.
@@ -140,7 +137,8 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
     /// those jobs (two tasks on one loop), and a loop must not stall its other tasks.
     @inlinable
     func popSpinning() throws(ChannelError) -> Element? {
-        var checks = Dispatcher.currentLoopHasReadyWork ? Self.spinChecks : 0
+        // Each check of the spin is a relaxed load of two indices and a CPU pause.
+        var backoff = Dispatcher.currentLoopHasReadyWork ? Backoff.spent : Backoff()
         while true {
             switch queue.pop() {
             case .element(let element): return element
@@ -149,9 +147,7 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
             }
             // Wait for a sign of an element before paying for another pop.
             repeat {
-                if checks == Self.spinChecks { return nil }
-                checks += 1
-                spinLoopHint()
+                guard backoff.pauseIfNotSpent() else { return nil }
             } while queue.looksEmpty && !queue.isClosed
         }
     }

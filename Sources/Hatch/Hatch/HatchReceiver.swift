@@ -1,3 +1,4 @@
+import LoopUtilities
 public import Synchronization
 
 /// The receiving end of a hatch (see ``makeHatch(of:)``).
@@ -26,7 +27,7 @@ public final class HatchReceiver<Value: Sendable>: Sendable {
     deinit {
         // Borrowed without a retain: `self` holds `storage` until its stored properties are
         // destroyed, after this body returns, so the reference stays valid throughout.
-        Unmanaged.passUnretained(storage)._withUnsafeGuaranteedRef { $0.close(.receiver, epoch: epoch) }
+        withUnretainedReference(Unmanaged.passUnretained(storage)) { $0.close(.receiver, epoch: epoch) }
     }
 
     /// Receives the value, waiting for one if the hatch is empty.

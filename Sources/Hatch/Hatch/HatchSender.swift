@@ -1,3 +1,4 @@
+import LoopUtilities
 public import Synchronization
 
 /// The sending end of a hatch (see ``makeHatch(of:)``).
@@ -30,7 +31,7 @@ public final class HatchSender<Value: Sendable>: Sendable {
     deinit {
         // Borrowed without a retain: `self` holds `storage` until its stored properties are
         // destroyed, after this body returns, so the reference stays valid throughout.
-        Unmanaged.passUnretained(storage)._withUnsafeGuaranteedRef { $0.close(.sender, epoch: epoch) }
+        withUnretainedReference(Unmanaged.passUnretained(storage)) { $0.close(.sender, epoch: epoch) }
     }
 
     /// Sends now if there is room (async-hatch's `now()`). Callable from any thread.

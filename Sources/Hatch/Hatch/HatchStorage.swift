@@ -1,5 +1,4 @@
-public import EventLoop
-import Glibc
+public import LoopUtilities
 public import Synchronization
 
 /// The one allocation shared by a hatch's two endpoints: a state word that doubles as a
@@ -71,13 +70,10 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
     @usableFromInline
     @inline(never)
     func lockContended() -> HatchState {
-        var spins = 0
+        var backoff = Backoff()
         while true {
             // Relaxed: only a hint that the lock looks free; the RMW below acquires.
-            while state.load(ordering: .relaxed) & HatchState.lockedBit != 0 {
-                spins += 1
-                if spins >= 64 { sched_yield() }
-            }
+            while state.load(ordering: .relaxed) & HatchState.lockedBit != 0 { backoff.snooze() }
             // Acquiring: as in `lock()`.
             let old = state.bitwiseOr(HatchState.lockedBit, ordering: .acquiring).oldValue
             if old & HatchState.lockedBit == 0 { return HatchState(bits: old | HatchState.lockedBit) }

@@ -1,4 +1,4 @@
-public import EventLoop
+public import LoopUtilities
 public import Synchronization
 
 /// The one allocation of a multishot channel, for the receiver's whole life.

@@ -1,4 +1,4 @@
-internal import EventLoop
+internal import LoopUtilities
 public import Synchronization
 
 /// Turns any non-blocking structure into an async one: a single consumer waits until a

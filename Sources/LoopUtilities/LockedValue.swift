@@ -1,6 +1,6 @@
 public import Glibc
 
-/// A value behind a pthread mutex: the lock every LoopChannels module uses.
+/// A value behind a pthread mutex: the package's lock.
 ///
 /// Not `Synchronization.Mutex`: on Linux its lock and unlock live in the uninstrumented
 /// standard library, so ThreadSanitizer sees no happens-before between two critical

@@ -22,19 +22,11 @@ package final class ThreadParker: @unchecked Sendable {
     /// Blocks until unparked or until `timeout` passes (nil: forever). Returns false on timeout.
     @discardableResult
     package func park(timeout: Duration? = nil) -> Bool {
-        cel_park(word, timeout.map(Self.nanoseconds) ?? -1) == 1
+        cel_park(word, timeout.map(\.clampedNanoseconds) ?? -1) == 1
     }
 
     /// Wakes the parked thread, or makes its next `park()` return at once. Never blocks.
     package func unpark() {
         cel_unpark(word)
-    }
-
-    /// A duration as non-negative nanoseconds, clamped to 2^62.
-    package static func nanoseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        if seconds < 0 || (seconds == 0 && attoseconds <= 0) { return 0 }
-        if seconds >= 4_000_000_000 { return 1 << 62 }
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }
