@@ -41,7 +41,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "loop-server",
-            dependencies: ["EventLoop", "AsyncChannels", "Hatch", "ExampleSupport"],
+            dependencies: ["EventLoop", "AsyncChannels", "Hatch", "ExampleSupport", "LoopUtilities"],
             path: "Examples/loop-server",
             exclude: ["README.md"],
             swiftSettings: swiftSettings
@@ -56,7 +56,7 @@ let package = Package(
         .executableTarget(
             name: "pipeline",
             dependencies: [
-                "EventLoop", "AsyncChannels", "Hatch", "ExampleSupport",
+                "EventLoop", "AsyncChannels", "Hatch", "ExampleSupport", "LoopUtilities",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Examples/pipeline",
@@ -65,14 +65,14 @@ let package = Package(
         ),
         .executableTarget(
             name: "shared-buffer",
-            dependencies: ["EventLoop", "AsyncChannels", "Hatch", "ExampleSupport"],
+            dependencies: ["EventLoop", "AsyncChannels", "Hatch", "ExampleSupport", "LoopUtilities"],
             path: "Examples/shared-buffer",
             exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "ExampleSupport",
-            dependencies: ["AsyncChannels"],
+            dependencies: ["AsyncChannels", "LoopUtilities"],
             path: "Examples/Support",
             swiftSettings: swiftSettings
         ),

@@ -1,4 +1,5 @@
 public import AsyncChannels
+import LoopUtilities
 
 /// A fixed set of plain pthreads that take jobs from a channel with the blocking
 /// `recvSync()` and hand each one to `work`, until the channel is closed and drained.
@@ -24,6 +25,6 @@ public final class WorkerPool<Job: Sendable>: Sendable {
     /// Waits for every thread to finish. Call it once, from a plain thread (it blocks),
     /// after closing the job channel.
     public func join() {
-        for thread in threads { thread.join() }
+        for thread in threads { thread.joinBlocking() }
     }
 }

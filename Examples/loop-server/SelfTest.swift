@@ -1,5 +1,6 @@
 import ExampleSupport
 import Glibc
+import LoopUtilities
 import Synchronization
 
 /// The self-test's checks against a running server, made by plain threads with blocking
@@ -52,7 +53,7 @@ final class SelfTest: Sendable {
         threads += (0..<abruptCount).map { index in PlainThread { [self] in abruptClient(index) } }
         threads.append(PlainThread { [self] in slowWriter() })
         threads.append(PlainThread { [self] in slowReader() })
-        for thread in threads { thread.join() }
+        for thread in threads { thread.joinBlocking() }
     }
 
     /// 100 requests on one connection, answered in order; request 50 is malformed and

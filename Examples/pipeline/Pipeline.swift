@@ -3,6 +3,7 @@ import Crypto
 import EventLoop
 import ExampleSupport
 import Glibc
+import LoopUtilities
 
 /// Hashes files with SHA-256 on plain threads and prints `sha256sum`-compatible lines from a
 /// task on an event loop.
@@ -92,8 +93,8 @@ struct Pipeline: Sendable {
             return report
         }.value
 
-        reader.join()
-        for hasher in hashers { hasher.join() }
+        reader.joinBlocking()
+        for hasher in hashers { hasher.joinBlocking() }
         report.buffersReturned = pool.available
         report.buffersOwned = pool.capacity
         return report

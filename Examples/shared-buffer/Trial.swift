@@ -1,6 +1,7 @@
 import AsyncChannels
 import EventLoop
 import ExampleSupport
+import LoopUtilities
 
 /// How payloads travel from the producer threads to the loop task.
 enum Transport: String, CaseIterable, Sendable {
@@ -92,7 +93,7 @@ struct Trial: Sendable {
             return tally.outcome
         }.value
         outcome.elapsed = ContinuousClock.now - started
-        for producer in producers { producer.join() }
+        for producer in producers { producer.joinBlocking() }
         outcome.buffersOut = pool.checkedOut
         outcome.buffersIn = pool.available
         outcome.buffersOwned = pool.capacity
@@ -126,7 +127,7 @@ struct Trial: Sendable {
             return tally.outcome
         }.value
         outcome.elapsed = ContinuousClock.now - started
-        for producer in producers { producer.join() }
+        for producer in producers { producer.joinBlocking() }
         return outcome
     }
 }

@@ -1,5 +1,3 @@
-import CEventLoop
-import Glibc
 import LoopUtilities
 import Synchronization
 
@@ -13,33 +11,35 @@ import Synchronization
 ///
 /// Releasing the last reference shuts the thread down as ``shutdown()`` does.
 public final class LoopThread: Sendable {
-    /// The dispatcher this thread runs.
+    /// The dispatcher this thread runs. Immutable.
     public let dispatcher: Dispatcher
-    private let thread = LockedValue<pthread_t?>(nil)
+    /// The thread; immutable. Joined (or, from its own loop, detached) by the first `shutdown()`.
+    private let thread: PlainThread
+    /// Set by the first `shutdown()`; any thread, atomic (relaxed: it only elects the one
+    /// caller that stops and joins; `pthread_join` orders the thread's end before its return).
+    private let shutDownStarted = Atomic<Bool>(false)
 
     /// Starts a thread named `name` that runs a new dispatcher.
     /// - Parameter name: the thread's name as tools show it (the kernel keeps 15 bytes).
     /// - Throws: ``LoopError`` with code `systemCall` when the dispatcher's descriptors or
     ///   the thread cannot be created (the operation and errno say which).
-    public init(name: String = "event-loop") throws {
+    public init(name: String = "event-loop") throws(LoopError) {
         let dispatcher = try Dispatcher(name: name)
         self.dispatcher = dispatcher
-        let context = Unmanaged.passRetained(ThreadContext(dispatcher: dispatcher, name: name)).toOpaque()
-        var handle = pthread_t()
-        let status = pthread_create(
-            &handle, nil,
-            { raw in
-                // The context was retained for this thread; take that reference back.
-                let context = Unmanaged<ThreadContext>.fromOpaque(raw!).takeRetainedValue()
-                context.main()
-                return nil
-            }, context)
-        guard status == 0 else {
-            Unmanaged<ThreadContext>.fromOpaque(context).release()
+        do {
+            thread = try PlainThread(named: name) {
+                dispatcher.bindToCurrentThread()
+                do {
+                    try dispatcher.run()
+                } catch {
+                    preconditionFailure("LoopThread could not run its dispatcher: \(error)")
+                }
+                dispatcher.shutDownOnOwnThread()
+            }
+        } catch {
             dispatcher.shutDownOnOwnThread()
-            throw LoopError.system("pthread_create", errno: status)
+            throw LoopError.system("pthread_create", errno: error.errno)
         }
-        thread.withLock { $0 = handle }
     }
 
     deinit {
@@ -53,38 +53,12 @@ public final class LoopThread: Sendable {
     /// or closure running on it) it cannot wait for its own end: it asks the loop to stop
     /// after the current job, detaches the thread and returns.
     public func shutdown() {
-        guard
-            let handle = thread.withLock({ state -> pthread_t? in
-                defer { state = nil }
-                return state
-            })
-        else { return }
+        guard !shutDownStarted.exchange(true, ordering: .relaxed) else { return }
         dispatcher.stop()
-        if pthread_equal(handle, pthread_self()) != 0 {
-            pthread_detach(handle)
+        if thread.isCurrent {
+            thread.detach()
         } else {
-            pthread_join(handle, nil)
+            thread.joinBlocking()
         }
-    }
-}
-
-private final class ThreadContext {
-    let dispatcher: Dispatcher
-    let name: String
-
-    init(dispatcher: Dispatcher, name: String) {
-        self.dispatcher = dispatcher
-        self.name = name
-    }
-
-    func main() {
-        cel_set_thread_name(name)
-        dispatcher.bindToCurrentThread()
-        do {
-            try dispatcher.run()
-        } catch {
-            preconditionFailure("LoopThread could not run its dispatcher: \(error)")
-        }
-        dispatcher.shutDownOnOwnThread()
     }
 }
