@@ -2,6 +2,9 @@ import Glibc
 
 /// A plain POSIX thread — not a task — for the producers and ping-pong partners that the
 /// scenarios require to be ordinary threads (thread pools, blocking I/O, C callbacks).
+///
+/// The library's own `PlainThread` (in `LoopUtilities`) is `package` API, invisible from
+/// this separate package, which sees only the library's products, as a user does.
 final class PlainThread {
     private final class Body {
         let run: @Sendable () -> Void
