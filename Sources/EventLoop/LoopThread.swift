@@ -1,7 +1,6 @@
 import CEventLoop
 import Glibc
 import LoopUtilities
-import Synchronization
 
 /// A thread that runs one ``Dispatcher`` until it is shut down.
 ///
@@ -11,17 +10,19 @@ import Synchronization
 /// let value = await Task(executorPreference: loop.dispatcher) { 42 }.value
 /// ```
 ///
-/// Releasing the last reference shuts the thread down as ``shutdown()`` does.
+/// Releasing the last reference shuts the thread down as ``shutdown()`` does. Sendable:
+/// use it from any thread.
 public final class LoopThread: Sendable {
-    /// The dispatcher this thread runs.
+    /// The dispatcher this thread runs. Immutable; read it from any thread.
     public let dispatcher: Dispatcher
+    /// Any thread, protected by its lock: the thread to join, until `shutdown()` takes it.
     private let thread = LockedValue<pthread_t?>(nil)
 
-    /// Starts a thread named `name` that runs a new dispatcher.
+    /// Starts a thread named `name` that runs a new dispatcher. Callable from any thread.
     /// - Parameter name: the thread's name as tools show it (the kernel keeps 15 bytes).
     /// - Throws: ``LoopError`` with code `systemCall` when the dispatcher's descriptors or
     ///   the thread cannot be created (the operation and errno say which).
-    public init(name: String = "event-loop") throws {
+    public init(name: String = "event-loop") throws(LoopError) {
         let dispatcher = try Dispatcher(name: name)
         self.dispatcher = dispatcher
         let context = Unmanaged.passRetained(ThreadContext(dispatcher: dispatcher, name: name)).toOpaque()
@@ -29,7 +30,8 @@ public final class LoopThread: Sendable {
         let status = pthread_create(
             &handle, nil,
             { raw in
-                // The context was retained for this thread; take that reference back.
+                // `raw` is the context passed below, retained once for this thread: take that
+                // reference back (it is released when main() returns).
                 let context = Unmanaged<ThreadContext>.fromOpaque(raw!).takeRetainedValue()
                 context.main()
                 return nil
@@ -37,7 +39,7 @@ public final class LoopThread: Sendable {
         guard status == 0 else {
             Unmanaged<ThreadContext>.fromOpaque(context).release()
             dispatcher.shutDownOnOwnThread()
-            throw LoopError.system("pthread_create", errno: status)
+            throw .system("pthread_create", errno: status)
         }
         thread.withLock { $0 = handle }
     }
@@ -68,15 +70,17 @@ public final class LoopThread: Sendable {
     }
 }
 
+/// What the new thread needs, handed over through pthread_create's context pointer.
 private final class ThreadContext {
-    let dispatcher: Dispatcher
-    let name: String
+    let dispatcher: Dispatcher  // immutable; keeps the dispatcher alive while the thread runs
+    let name: String  // immutable
 
     init(dispatcher: Dispatcher, name: String) {
         self.dispatcher = dispatcher
         self.name = name
     }
 
+    /// The thread's body: bind the dispatcher, run it until stopped, shut it down.
     func main() {
         cel_set_thread_name(name)
         dispatcher.bindToCurrentThread()
