@@ -61,9 +61,8 @@ extension Dispatcher {
     /// compacts the heap when cancelled timers are most of it.
     func fireDueTimers(now: UInt64) {
         while let timer = timers.popDue(now: now) {
-            if timer.isArmed {
-                timer.fire()
-            } else {
+            // A timer cancelled between the check and the claim in fire() counts as cancelled too.
+            if !(timer.isArmed && timer.fire()) {
                 cancelledTimers.wrappingSubtract(1, ordering: .relaxed)
             }
         }

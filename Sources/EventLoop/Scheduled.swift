@@ -45,17 +45,20 @@ public final class Scheduled: Sendable {
         !done.exchange(true, ordering: .acquiringAndReleasing)
     }
 
-    /// Whether nobody has claimed the timer yet. Relaxed: only a hint for the loop's heap
-    /// compaction, which drops timers that are no longer armed; `claim()` decides.
+    /// Whether nobody has claimed the timer yet. Relaxed: only a hint (the loop skips the
+    /// claim of a timer it sees cancelled, and its heap compaction drops such timers);
+    /// `claim()` decides.
     var isArmed: Bool { !done.load(ordering: .relaxed) }
 
-    /// Loop thread: the deadline passed.
-    func fire() {
-        guard claim() else { return }
+    /// Loop thread: the deadline passed. Returns false when the timer had already been
+    /// claimed (cancelled), so that the loop can keep its count of cancelled timers.
+    func fire() -> Bool {
+        guard claim() else { return false }
         switch payload {
         case .closure(let work): work()
         case .rendezvous(let rendezvous): rendezvous.finish(.success(()))
         }
+        return true
     }
 
     /// Loop thread (or the fallback drain), at shutdown: the loop will never fire this timer.
