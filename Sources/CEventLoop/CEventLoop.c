@@ -8,7 +8,6 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
-#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -82,7 +81,7 @@ int cel_epoll_wait(int epfd, cel_event *events, int max_events, int64_t timeout_
     return n;
 }
 
-// MARK: eventfd, timerfd
+// MARK: eventfd
 
 int cel_eventfd_create(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }
 
@@ -118,15 +117,6 @@ int64_t cel_eventfd_drain(int fd) {
     }
 }
 
-int cel_timerfd_create(void) { return timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK); }
-
-int cel_timerfd_arm(int fd, uint64_t deadline_ns) {
-    struct itimerspec spec = {0};
-    spec.it_value.tv_sec = (time_t)(deadline_ns / 1000000000u);
-    spec.it_value.tv_nsec = (long)(deadline_ns % 1000000000u);
-    return timerfd_settime(fd, TFD_TIMER_ABSTIME, &spec, NULL);
-}
-
 // MARK: Time, polling and blocking
 
 uint64_t cel_monotonic_ns(void) {
@@ -159,7 +149,10 @@ int cel_poll_readable(int fd, int64_t timeout_ns) {
     }
 }
 
-int cel_futex_wait(uint32_t *address, uint32_t expected, int64_t timeout_ns) {
+// Blocks while `*address == expected` (futex wait, private). `timeout_ns` < 0 waits
+// forever. Returns 0 when woken or the value differed, -1 with errno set (ETIMEDOUT,
+// EINTR). Only the parker below uses it.
+static int futex_wait(uint32_t *address, uint32_t expected, int64_t timeout_ns) {
     struct timespec ts, *tsp = NULL;
     if (timeout_ns >= 0) {
         ts.tv_sec = (time_t)(timeout_ns / 1000000000);
@@ -173,7 +166,8 @@ int cel_futex_wait(uint32_t *address, uint32_t expected, int64_t timeout_ns) {
     return r < 0 ? -1 : 0;
 }
 
-void cel_futex_wake(uint32_t *address, int count) {
+// Wakes up to `count` threads blocked in `futex_wait` on `address`.
+static void futex_wake(uint32_t *address, int count) {
     (void)syscall(SYS_futex, address, FUTEX_WAKE_PRIVATE, count, NULL, NULL, 0);
 }
 
@@ -194,7 +188,7 @@ int cel_park(uint32_t *state, int64_t timeout_ns) {
             left = now >= deadline ? 0 : (int64_t)(deadline - now);
         }
         if (left != 0) {
-            (void)cel_futex_wait(state, PARKER_PARKED, left);
+            (void)futex_wait(state, PARKER_PARKED, left);
         }
         uint32_t expected = PARKER_NOTIFIED;
         if (__atomic_compare_exchange_n(state, &expected, PARKER_EMPTY, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
@@ -209,7 +203,7 @@ int cel_park(uint32_t *state, int64_t timeout_ns) {
 
 void cel_unpark(uint32_t *state) {
     if (__atomic_exchange_n(state, PARKER_NOTIFIED, __ATOMIC_RELEASE) == PARKER_PARKED) {
-        cel_futex_wake(state, 1);
+        futex_wake(state, 1);
     }
 }
 

@@ -1,62 +1,54 @@
-import CEventLoop
 import Glibc
 import LoopUtilities
 
-/// The waiters of one descriptor and what epoll knows of it. Loop thread only.
+/// The waiters of one descriptor: the rendezvous of the task waiting for each side, and the
+/// selector's state for the descriptor. Loop thread only (after shutdown: the fallback drain).
 final class Registration {
-    var reader: Waiter?
-    var writer: Waiter?
-    /// Whether the descriptor is in the epoll set (armed or disarmed by EPOLLONESHOT).
-    var inEpoll = false
-    /// The open file the descriptor named when it was armed (device, inode): the audit
-    /// tells a closed or reused descriptor number by it.
-    var identity: FileIdentity?
+    /// The task waiting for readability, if any.
+    var reader: Rendezvous?
+    /// The task waiting for writability, if any.
+    var writer: Rendezvous?
+    /// The selector's state for this descriptor; only the selector interprets it.
+    var entry = PlatformSelector.Entry()
 
-    var wantedEvents: UInt32 {
-        var events: UInt32 = 0
-        if reader != nil { events |= UInt32(CEL_EPOLLIN) | UInt32(CEL_EPOLLRDHUP) }
-        if writer != nil { events |= UInt32(CEL_EPOLLOUT) }
-        return events
+    /// What the waiting tasks want the selector to watch for.
+    var interest: Interest {
+        var interest: Interest = []
+        if reader != nil { interest.insert(.readable) }
+        if writer != nil { interest.insert(.writable) }
+        return interest
     }
-}
 
-/// What a descriptor refers to, by `fstat`: device and inode.
-struct FileIdentity: Equatable {
-    let device: UInt64
-    let inode: UInt64
-
-    /// The identity of what `fd` names now, or the errno of a failed `fstat`.
-    static func of(_ fd: Int32) -> Result<FileIdentity, LoopError> {
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            return .failure(LoopError.descriptor(fd, operation: "fstat", errno: currentErrno()))
-        }
-        return .success(FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)))
-    }
+    /// True when no task waits on the descriptor.
+    var isIdle: Bool { reader == nil && writer == nil }
 }
 
 extension Dispatcher {
     /// How often the loop checks that the descriptors it waits on are still open.
     static let descriptorAuditInterval: UInt64 = 1_000_000_000
 
-    /// Suspends until `fd` is readable (or has hung up or failed), using this loop's epoll.
+    /// Suspends until `fd` is readable (or has hung up or failed), using this loop's
+    /// selector (epoll).
     ///
     /// One-shot: each call waits for one readiness event; read until `EAGAIN`, then call
-    /// again. At most one task may wait for readability of a descriptor at a time. The
-    /// calling task may run anywhere; it resumes on its own executor.
-    /// - Parameter fd: a descriptor epoll can watch (socket, pipe, eventfd, terminal…).
+    /// again. At most one task may wait for readability of a descriptor at a time. Callable
+    /// from any task: it may run anywhere, and it resumes on its own executor.
+    /// - Parameter fd: a descriptor the selector can watch (socket, pipe, eventfd, terminal…).
     /// - Throws: ``LoopError`` with code `badDescriptor` naming the fd and errno when the
     ///   descriptor is negative, closed or unsupported (a regular file: `EPERM`);
     ///   `alreadyWaiting` when another task waits for the same event; `CancellationError`
-    ///   when the task is cancelled (the registration is removed); ``LoopError/shutDown``.
-    ///   A descriptor closed by someone else while a task waits on it (epoll forgets it
-    ///   silently) is noticed by the loop's audit within about a second: the wait throws
-    ///   `badDescriptor` with errno `EBADF`. The loop keeps running in every case.
+    ///   when the task is cancelled before or during the wait (the wait ends at once and
+    ///   the registration is removed); ``LoopError/shutDown`` when the dispatcher shuts down
+    ///   first. A descriptor closed by someone else while a task waits on it (the kernel
+    ///   drops it from the selector silently) is noticed by the loop's audit within about a
+    ///   second: the wait throws `badDescriptor` with errno `EBADF`. The loop keeps running
+    ///   in every case.
     public nonisolated(nonsending) func waitReadable(_ fd: Int32) async throws {
         try await waitForDescriptor(fd, writable: false)
     }
 
-    /// Suspends until `fd` is writable (or has hung up or failed), using this loop's epoll.
+    /// Suspends until `fd` is writable (or has hung up or failed), using this loop's
+    /// selector (epoll).
     ///
     /// Same rules as ``waitReadable(_:)``, for writability.
     /// - Throws: as ``waitReadable(_:)``.
@@ -68,15 +60,17 @@ extension Dispatcher {
         let operation = writable ? "waitWritable" : "waitReadable"
         guard fd >= 0 else { throw LoopError.descriptor(fd, operation: operation, errno: EBADF) }
         guard !isShutDown else { throw LoopError.shutDown }
-        let waiter = Waiter()
+        let rendezvous = Rendezvous()
         try await withCancellationHandler {
+            // Resumed exactly once, by whichever of readiness, failure, cancellation and
+            // shutdown finishes the rendezvous first.
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
-                waiter.install(continuation)
-                onLoop { [self] in register(fd, writable: writable, waiter: waiter, operation: operation) }
+                rendezvous.install(continuation)
+                onLoop { [self] in register(fd, writable: writable, rendezvous: rendezvous, operation: operation) }
             }
         } onCancel: {
-            if waiter.finish(.failure(CancellationError())) {
-                onLoop { [self] in unregister(fd, writable: writable, waiter: waiter) }
+            if rendezvous.finish(.failure(CancellationError())) {
+                onLoop { [self] in unregister(fd, writable: writable, rendezvous: rendezvous) }
             }
         }
     }
@@ -86,64 +80,43 @@ extension Dispatcher {
         if inLoop && !isShutDown { body() } else { execute(body) }
     }
 
-    private func register(_ fd: Int32, writable: Bool, waiter: Waiter, operation: String) {
+    /// Loop thread: makes `rendezvous` the waiter for one side of `fd` and arms the
+    /// descriptor; finishes it with an error when that cannot be done.
+    private func register(_ fd: Int32, writable: Bool, rendezvous: Rendezvous, operation: String) {
         guard !isShutDown else {
-            waiter.finish(.failure(LoopError.shutDown))
+            rendezvous.finish(.failure(LoopError.shutDown))
             return
         }
-        guard !waiter.isFinished else { return }  // cancelled before it got here
+        guard !rendezvous.isFinished else { return }  // cancelled before it got here
         let registration = registrations[fd] ?? Registration()
         if (writable ? registration.writer : registration.reader) != nil {
-            waiter.finish(.failure(LoopError(code: .alreadyWaiting, operation: operation, fd: fd)))
+            rendezvous.finish(.failure(LoopError(code: .alreadyWaiting, operation: operation, fd: fd)))
             return
         }
-        if writable { registration.writer = waiter } else { registration.reader = waiter }
+        if writable { registration.writer = rendezvous } else { registration.reader = rendezvous }
         descriptorWaits += 1
         registrations[fd] = registration
-        if let errno = arm(fd, registration) {
+        do throws(LoopError) {
+            try selector.arm(fd, for: registration.interest, &registration.entry)
+        } catch {
             if writable { registration.writer = nil } else { registration.reader = nil }
             descriptorWaits -= 1
-            if registration.reader == nil && registration.writer == nil && !registration.inEpoll {
+            if registration.isIdle && !registration.entry.isWatched {
                 registrations[fd] = nil
             }
-            waiter.finish(.failure(LoopError.descriptor(fd, operation: operation, errno: errno)))
+            // The caller learns of it as a failure of its own wait.
+            rendezvous.finish(.failure(error.reported(as: operation)))
         }
     }
 
-    /// Arms `fd` in epoll for what its waiters want; returns errno on failure.
-    private func arm(_ fd: Int32, _ registration: Registration) -> Int32? {
-        let events = registration.wantedEvents | UInt32(CEL_EPOLLONESHOT)
-        var op = Int32(registration.inEpoll ? CEL_EPOLL_CTL_MOD : CEL_EPOLL_CTL_ADD)
-        for _ in 0..<2 {
-            if selector.control(op, fd: fd, events: events) == 0 {
-                if op == Int32(CEL_EPOLL_CTL_ADD) || registration.identity == nil {
-                    registration.identity = try? FileIdentity.of(fd).get()
-                }
-                registration.inEpoll = true
-                return nil
-            }
-            let error = currentErrno()
-            // A closed-and-reused number is no longer in the set (MOD: ENOENT); a set we
-            // did not know about already has it (ADD: EEXIST). Switch once and retry.
-            if op == Int32(CEL_EPOLL_CTL_MOD) && error == ENOENT {
-                op = Int32(CEL_EPOLL_CTL_ADD)
-            } else if op == Int32(CEL_EPOLL_CTL_ADD) && error == EEXIST {
-                op = Int32(CEL_EPOLL_CTL_MOD)
-            } else {
-                registration.inEpoll = op == Int32(CEL_EPOLL_CTL_MOD) && error != ENOENT && error != EBADF
-                return error
-            }
-        }
-        return currentErrno()
-    }
-
-    private func unregister(_ fd: Int32, writable: Bool, waiter: Waiter) {
+    /// Loop thread: a cancelled task's rendezvous leaves its side of `fd`.
+    private func unregister(_ fd: Int32, writable: Bool, rendezvous: Rendezvous) {
         guard let registration = registrations[fd] else { return }
-        if writable, registration.writer === waiter {
+        if writable, registration.writer === rendezvous {
             registration.writer = nil
             descriptorWaits -= 1
         }
-        if !writable, registration.reader === waiter {
+        if !writable, registration.reader === rendezvous {
             registration.reader = nil
             descriptorWaits -= 1
         }
@@ -152,63 +125,66 @@ extension Dispatcher {
 
     /// After a waiter left: re-arm for the remaining one, or forget a quiet descriptor.
     private func settle(_ fd: Int32, _ registration: Registration) {
-        if registration.reader == nil && registration.writer == nil {
-            if registration.inEpoll { _ = selector.control(Int32(CEL_EPOLL_CTL_DEL), fd: fd, events: 0) }
+        if registration.isIdle {
+            selector.forget(fd, &registration.entry)
             registrations[fd] = nil
-        } else if let errno = arm(fd, registration) {
-            failWaiters(of: fd, registration, with: LoopError.descriptor(fd, operation: "epoll_ctl", errno: errno))
+        } else {
+            rearm(fd, registration)
+        }
+    }
+
+    /// Arms `fd` again for its remaining waiters; fails them when that cannot be done.
+    private func rearm(_ fd: Int32, _ registration: Registration) {
+        do throws(LoopError) {
+            try selector.arm(fd, for: registration.interest, &registration.entry)
+        } catch {
+            failWaiters(of: fd, registration, with: error)
         }
     }
 
     /// Fails both waiters of `fd` and forgets the descriptor.
     private func failWaiters(of fd: Int32, _ registration: Registration, with error: LoopError) {
-        for waiter in [registration.reader, registration.writer].compactMap({ $0 }) {
+        for rendezvous in [registration.reader, registration.writer].compactMap({ $0 }) {
             descriptorWaits -= 1
-            waiter.finish(.failure(error))
+            rendezvous.finish(.failure(error))
         }
         registration.reader = nil
         registration.writer = nil
         registrations[fd] = nil
     }
 
-    /// Loop thread: epoll reported `events` for `fd`.
-    func descriptorReady(_ fd: Int32, events: UInt32) {
+    /// Loop thread: the selector reported `readiness` for `fd`. Wakes the waiters it
+    /// satisfies; a remaining waiter is armed for again (each arming reports one event).
+    func descriptorReady(_ fd: Int32, _ readiness: Readiness) {
         guard let registration = registrations[fd] else { return }
-        let failed = events & (UInt32(CEL_EPOLLERR) | UInt32(CEL_EPOLLHUP)) != 0
-        if failed || events & (UInt32(CEL_EPOLLIN) | UInt32(CEL_EPOLLRDHUP)) != 0, let reader = registration.reader {
+        if readiness.contains(.readable), let reader = registration.reader {
             registration.reader = nil
             descriptorWaits -= 1
             reader.finish(.success(()))
         }
-        if failed || events & UInt32(CEL_EPOLLOUT) != 0, let writer = registration.writer {
+        if readiness.contains(.writable), let writer = registration.writer {
             registration.writer = nil
             descriptorWaits -= 1
             writer.finish(.success(()))
         }
-        // EPOLLONESHOT disarmed the descriptor; it stays in the set for a cheap re-arm.
-        if registration.reader == nil && registration.writer == nil {
-            return
-        }
-        if let errno = arm(fd, registration) {
-            failWaiters(of: fd, registration, with: LoopError.descriptor(fd, operation: "epoll_ctl", errno: errno))
-        }
+        // Nobody left: the selector keeps the descriptor, disarmed, for a cheap re-arm.
+        if registration.isIdle { return }
+        rearm(fd, registration)
     }
 
     /// Loop thread: fails the waits on descriptors that were closed (or whose number now
-    /// names another file) behind the loop's back, which epoll never reports.
+    /// names another file) behind the loop's back, which the selector never reports.
     func auditDescriptors() {
-        for (fd, registration) in registrations where registration.reader != nil || registration.writer != nil {
-            switch FileIdentity.of(fd) {
-            case .failure(let error):
+        for (fd, registration) in registrations where !registration.isIdle {
+            do throws(LoopError) {
+                try selector.verify(fd, registration.entry)
+            } catch {
                 failWaiters(of: fd, registration, with: error)
-            case .success(let identity) where registration.identity != nil && identity != registration.identity:
-                failWaiters(of: fd, registration, with: LoopError.descriptor(fd, operation: "fstat", errno: EBADF))
-            case .success:
-                break
             }
         }
     }
 
+    /// Loop thread (or the fallback drain), at shutdown: fails every descriptor wait.
     func failDescriptorWaitersForShutdown() {
         for registration in registrations.values {
             registration.reader?.finish(.failure(LoopError.shutDown))

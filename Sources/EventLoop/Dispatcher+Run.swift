@@ -5,26 +5,33 @@ import Synchronization
 extension Dispatcher {
     /// Runs the loop on the calling thread until ``stop()`` is called.
     ///
+    /// Call it on the dispatcher's own thread (the one that called ``forCurrentThread()``).
     /// A `stop()` made before `run()` starts makes it return after one pass over the ready
     /// work; each `stop()` ends one `run()`.
     /// - Throws: ``LoopError/wrongThread`` off the dispatcher's own thread,
     ///   ``LoopError/alreadyRunning`` when the loop already runs on this thread (a nested
     ///   call from a job), ``LoopError/shutDown`` after shutdown.
-    public func run() throws {
+    public func run() throws(LoopError) {
         try enterLoop()
         defer { isRunning = false }
         runLoop {
+            // The relaxed load keeps the common case to a plain read; the exchange that
+            // consumes the request acquires what the stopping thread released.
             stopRequested.load(ordering: .relaxed) && stopRequested.exchange(false, ordering: .acquiringAndReleasing)
         }
     }
 
     /// Asks the loop to return from ``run()`` after the job it is running. Callable from
-    /// any thread; never blocks.
+    /// any thread; never blocks. It does not end a ``waitFor(_:)``: the request waits for
+    /// the next `run()`.
     public func stop() {
         stopRequested.store(true, ordering: .releasing)
-        // The eventfd stays open until deinit (we hold a reference), so this write can never
-        // hit a closed or reused descriptor; after shutdown nobody reads it, so skip it.
+        // The wake descriptor stays open until deinit (we hold a reference), so this write
+        // can never hit a closed or reused descriptor; after shutdown nobody reads it, so
+        // skip it.
         if !inLoop && !isShutDown {
+            // Relaxed: the wake below makes the loop run regardless; the flag only spares
+            // other producers a wake of their own until the loop blocks again.
             wakePending.store(true, ordering: .relaxed)
             eventfdWriteCount.wrappingAdd(1, ordering: .relaxed)
             selector.wake()
@@ -34,8 +41,9 @@ extension Dispatcher {
     /// Runs this thread's loop until `body` finishes, and returns its result (chronos's
     /// `waitFor`). `body` runs as a task whose executor preference is this dispatcher.
     ///
-    /// Other work on the loop (tasks, timers, descriptor waits) runs meanwhile. If the
-    /// body is cancelled it sees that as usual; this call does not cancel it.
+    /// Call it on the dispatcher's own thread, outside the loop. Other work on the loop
+    /// (tasks, timers, descriptor waits) runs meanwhile. The body's task is not cancelled
+    /// by this call and nothing can cancel it from outside: it ends when `body` returns.
     /// - Parameter body: the async work to run on the loop.
     /// - Returns: what `body` returned.
     /// - Throws: what `body` threw; ``LoopError/wrongThread`` when called off the
@@ -62,7 +70,7 @@ extension Dispatcher {
         isRunning = true
     }
 
-    /// The loop: run ready work, pull the inbox, fire due timers, then poll or block.
+    /// Loop thread: run ready work, pull the inbox, fire due timers, then poll or block.
     func runLoop(until done: () -> Bool) {
         while true {
             var budget = 1024
@@ -70,6 +78,7 @@ extension Dispatcher {
                 runWork(work)
                 budget &-= 1
             }
+            // One writer (this thread): a load and a store, no read-modify-write.
             jobsRunCount.store(jobsRunCount.load(ordering: .relaxed) &+ (1024 - budget), ordering: .relaxed)
             if done() { return }
             if inboxHasWork.load(ordering: .acquiring) { drainInbox() }
@@ -84,13 +93,16 @@ extension Dispatcher {
         }
     }
 
-    /// Blocks in epoll until a descriptor, the wake eventfd or the next timer fires.
+    /// Loop thread: blocks in the selector until a descriptor is ready, a producer wakes
+    /// the loop, the next timer is due or the next descriptor audit is.
     private func block() {
         // Clear the flag, then look at the inbox under its lock: a producer that appended
         // before our look is seen now; one that appends after it sees the flag cleared
-        // (the lock orders them) and writes the eventfd.
+        // (the lock orders them) and wakes the selector. The lock alone makes this correct;
+        // the store is sequentially consistent all the same.
         wakePending.store(false, ordering: .sequentiallyConsistent)
         drainInbox()
+        // Relaxed: a stop() from another thread that this load misses wakes the selector.
         if !local.isEmpty || stopRequested.load(ordering: .relaxed) {
             wakePending.store(true, ordering: .relaxed)
             return
@@ -103,14 +115,17 @@ extension Dispatcher {
             timeout = deadline > now ? Int64(clamping: deadline - now) : 0
         }
         poll(timeoutNanoseconds: timeout)
-        // Awake: producers need not write the eventfd until we are about to block again.
+        // Awake: producers need not wake us until we are about to block again. Relaxed: the
+        // next block() clears it before it looks at the inbox under the lock.
         wakePending.store(true, ordering: .relaxed)
     }
 
+    /// Loop thread: one selector wait, then the timers and the audit that fell due meanwhile.
     private func poll(timeoutNanoseconds: Int64) {
+        // One writer (this thread): a load and a store, no read-modify-write.
         epollWaitCount.store(epollWaitCount.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
-        selector.wait(timeoutNanoseconds: timeoutNanoseconds) { data, events in
-            descriptorReady(Int32(truncatingIfNeeded: data), events: events)
+        selector.wait(timeoutNanoseconds: timeoutNanoseconds) { fd, readiness in
+            descriptorReady(fd, readiness)
         }
         if !timers.isEmpty || descriptorWaits > 0 {
             let now = cel_monotonic_ns()
@@ -124,9 +139,13 @@ extension Dispatcher {
 
     // MARK: Shutdown
 
-    /// The dispatcher's thread is done with it: fail what waits on the loop, hand queued
-    /// and later work to the fallback queue, close the descriptors. Runs on the owning thread.
+    /// The dispatcher's thread is done with it: fail what waits on the loop and hand queued
+    /// and later work to the fallback queue. Runs on the owning thread (or, when a
+    /// `LoopThread` could not start its thread, on the thread that created it); the
+    /// selector's descriptors are closed later, in deinit.
     func shutDownOnOwnThread() {
+        // Acquiring and releasing: readers that acquire the flag (isShutDown) see the state
+        // written before it; a second call sees the first one's.
         guard !shutDownFlag.exchange(true, ordering: .acquiringAndReleasing) else { return }
         // From here on, submissions from this thread go through the inbox too.
         let pending = inbox.withLock { inbox -> [Work] in
@@ -142,27 +161,5 @@ extension Dispatcher {
         if inLoop { cel_set_current_dispatcher(nil) }
         // Everything loop-only is now the fallback queue's, which runs one drain at a time.
         fallback.submit(contentsOf: leftovers, to: self)
-    }
-}
-
-/// The result of a `waitFor` body: written by the body's task, read by the loop thread.
-final class Outcome<T: Sendable>: Sendable {
-    private let state = LockedValue<Result<T, any Error>?>(nil)
-    private let finished = Atomic<Bool>(false)
-
-    func finish(_ result: sending Result<T, any Error>) {
-        state.withLock { $0 = result }
-        finished.store(true, ordering: .releasing)
-    }
-
-    var isFinished: Bool { finished.load(ordering: .acquiring) }
-
-    func take() throws -> T {
-        let result = state.withLock { state -> Result<T, any Error>? in
-            defer { state = nil }
-            return state
-        }
-        guard let result else { preconditionFailure("waitFor's loop returned before its body finished") }
-        return try result.get()
     }
 }

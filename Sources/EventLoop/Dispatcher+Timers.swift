@@ -1,57 +1,4 @@
 import LoopUtilities
-import Synchronization
-
-/// A handle to work scheduled on a dispatcher with ``Dispatcher/schedule(after:_:)``.
-public final class Scheduled: Sendable {
-    enum Payload: Sendable {
-        case closure(@Sendable () -> Void)
-        case waiter(Waiter)
-    }
-
-    let deadline: UInt64
-    let payload: Payload
-    let dispatcher: Dispatcher
-    /// false while armed; the one who flips it (fire, cancel, shutdown) owns the outcome.
-    private let done = Atomic<Bool>(false)
-
-    init(deadline: UInt64, payload: Payload, dispatcher: Dispatcher) {
-        self.deadline = deadline
-        self.payload = payload
-        self.dispatcher = dispatcher
-    }
-
-    /// Cancels the scheduled work if it has not started: its closure never runs (a sleep
-    /// throws `CancellationError`). Callable from any thread, any number of times; does
-    /// nothing once the work has run.
-    public func cancel() {
-        guard claim() else { return }
-        dispatcher.cancelledTimers.wrappingAdd(1, ordering: .relaxed)
-        if case .waiter(let waiter) = payload { waiter.finish(.failure(CancellationError())) }
-    }
-
-    /// Wins the right to deliver this timer's outcome. Acquire/release: the winner sees
-    /// everything written before the timer was shared.
-    func claim() -> Bool {
-        !done.exchange(true, ordering: .acquiringAndReleasing)
-    }
-
-    var isArmed: Bool { !done.load(ordering: .relaxed) }
-
-    /// Loop thread: the deadline passed.
-    func fire() {
-        guard claim() else { return }
-        switch payload {
-        case .closure(let work): work()
-        case .waiter(let waiter): waiter.finish(.success(()))
-        }
-    }
-
-    /// Loop thread, at shutdown: the loop will never fire this timer.
-    func failForShutdown() {
-        guard claim() else { return }
-        if case .waiter(let waiter) = payload { waiter.finish(.failure(LoopError.shutDown)) }
-    }
-}
 
 extension Dispatcher {
     /// Runs `work` on the loop thread once `delay` has passed.
@@ -73,22 +20,24 @@ extension Dispatcher {
 
     /// Suspends the calling task for `duration`, using this loop's timers.
     ///
-    /// The calling task may run anywhere (this loop, another loop, the global executor);
-    /// it resumes on its own executor. A zero or negative duration returns at once.
+    /// Callable from any task: it may run anywhere (this loop, another loop, the global
+    /// executor), and it resumes on its own executor. A zero or negative duration returns
+    /// at once.
     /// - Throws: `CancellationError` when the task is cancelled before or during the sleep
-    ///   (the timer is removed at once); ``LoopError/shutDown`` when the dispatcher shuts
-    ///   down first.
+    ///   (the sleep ends at once; the timer leaves the heap when it falls due or the heap
+    ///   is compacted); ``LoopError/shutDown`` when the dispatcher shuts down first.
     public nonisolated(nonsending) func sleep(for duration: Duration) async throws {
         guard duration > .zero else {
             try Task.checkCancellation()
             return
         }
         guard !isShutDown else { throw LoopError.shutDown }
-        let waiter = Waiter()
-        let timer = Scheduled(deadline: deadline(after: duration), payload: .waiter(waiter), dispatcher: self)
+        let rendezvous = Rendezvous()
+        let timer = Scheduled(deadline: deadline(after: duration), payload: .rendezvous(rendezvous), dispatcher: self)
         try await withCancellationHandler {
+            // Resumed exactly once, by whichever of fire, cancel and shutdown claims the timer.
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
-                waiter.install(continuation)
+                rendezvous.install(continuation)
                 insertTimer(timer)
             }
         } onCancel: {
@@ -96,6 +45,8 @@ extension Dispatcher {
         }
     }
 
+    /// Puts `timer` in the heap: at once on the loop thread, else through the inbox. After
+    /// shutdown the timer is failed (claimed) instead, so it never runs.
     func insertTimer(_ timer: Scheduled) {
         if inLoop && !isShutDown {
             timers.insert(timer, deadline: timer.deadline)
@@ -106,12 +57,12 @@ extension Dispatcher {
         }
     }
 
-    /// Loop thread: fires every timer whose deadline has passed, in deadline order.
+    /// Loop thread: fires every timer whose deadline has passed, in deadline order, and
+    /// compacts the heap when cancelled timers are most of it.
     func fireDueTimers(now: UInt64) {
         while let timer = timers.popDue(now: now) {
-            if timer.isArmed {
-                timer.fire()
-            } else {
+            // A timer cancelled between the check and the claim in fire() counts as cancelled too.
+            if !(timer.isArmed && timer.fire()) {
                 cancelledTimers.wrappingSubtract(1, ordering: .relaxed)
             }
         }
@@ -122,6 +73,7 @@ extension Dispatcher {
         }
     }
 
+    /// Loop thread (or the fallback drain), at shutdown: fails every timer in the heap.
     func failTimersForShutdown() {
         for timer in timers.drain() { timer.failForShutdown() }
     }

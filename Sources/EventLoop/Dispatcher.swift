@@ -1,5 +1,4 @@
 import CEventLoop
-import Glibc
 import LoopUtilities
 import Synchronization
 
@@ -26,64 +25,96 @@ import Synchronization
 /// arrives — task jobs, actor jobs and ``execute(_:)`` closures — runs in order on a serial
 /// fallback queue on the global concurrent executor, so that no task hangs.
 public final class Dispatcher: TaskExecutor, @unchecked Sendable {
+    // Who may touch each stored property is written next to it:
+    // - immutable: set in init, read from any thread;
+    // - any thread: an atomic (the ordering is explained where it is used) or a lock;
+    // - loop thread only: the thread that runs the loop (the one bound to it, see `inLoop`),
+    //   with no lock. After shutdown the fallback queue's drain stands in for that thread: it
+    //   binds itself as the current dispatcher and runs one batch at a time, so loop-only
+    //   state still has one user at a time. `@unchecked Sendable` rests on this rule.
+
     // MARK: Immutable
 
-    let selector: Selector
-    let serialExecutor: LoopSerialExecutor  // holds `self` unowned(unsafe)
-    let fallback = FallbackQueue()
-    let name: String
+    let selector: PlatformSelector  // immutable; wake() from any thread, the rest loop thread only
+    let serialExecutor: LoopSerialExecutor  // immutable; holds `self` unowned(unsafe)
+    let fallback = FallbackQueue()  // immutable; used from any thread (its own lock)
+    let name: String  // immutable
 
     // MARK: Cross-thread state
 
-    /// Work posted from other threads, and whether the dispatcher still accepts it.
+    /// Protected by its own lock (the "inbox lock"), any thread: work posted from other
+    /// threads, and whether the dispatcher still accepts it.
     let inbox = LockedValue<Inbox>(Inbox())
-    /// Set (inside the inbox lock) when the inbox has work; lets the busy loop skip the lock.
-    /// Release on set / acquire on read: the work appended before it is visible.
+    /// Any thread, atomic. Set (inside the inbox lock) when the inbox has work; lets the busy
+    /// loop skip the lock. Release on set / acquire on the loop's read: the work appended
+    /// before it is visible. Cleared relaxed inside the lock, which orders the clear against
+    /// the next set.
     let inboxHasWork = Atomic<Bool>(false)
-    /// True while the loop is awake or a wake write is already on its way. Producers write
-    /// the eventfd only when they flip it from false; the loop clears it right before it
-    /// blocks, then re-checks the inbox under its lock (the lock orders the two sides).
+    /// Any thread, atomic. True while the loop is awake or a wake is already on its way.
+    /// Producers wake the selector only when they flip it from false; the loop clears it right
+    /// before it blocks, then re-checks the inbox under its lock (the lock orders the two
+    /// sides, see `submitRemote` and `block`).
     let wakePending = Atomic<Bool>(true)
-    /// A `stop()` that the current or next `run()` has not yet honoured.
+    /// Any thread, atomic (release by `stop()`, acquire when `run()` consumes it): a `stop()`
+    /// that the current or next `run()` has not yet honoured.
     let stopRequested = Atomic<Bool>(false)
-    /// Set once, when the dispatcher shuts down.
+    /// Any thread, atomic. Set once, when the dispatcher shuts down, by the owning thread
+    /// (acquire-release exchange); read with acquire by `isShutDown`.
     let shutDownFlag = Atomic<Bool>(false)
-    /// Cancelled timers still in the heap (loop thread compacts it when they pile up).
+    /// Any thread, atomic (relaxed): cancelled timers still in the heap. `Scheduled.cancel()`
+    /// adds, the loop thread subtracts and compacts the heap when they pile up; the count is
+    /// only a heuristic, so no ordering is needed.
     let cancelledTimers = Atomic<Int>(0)
 
+    /// Any thread, atomic (relaxed; a statistic): wakes written by producers.
     let eventfdWriteCount = Atomic<Int>(0)
-    let epollWaitCount = Atomic<Int>(0)  // written by the loop thread only
-    let jobsRunCount = Atomic<Int>(0)  // written by the loop thread only
+    /// Written by the loop thread only, read from any thread (relaxed; a statistic).
+    let epollWaitCount = Atomic<Int>(0)
+    /// Written by the loop thread only, read from any thread (relaxed; a statistic).
+    let jobsRunCount = Atomic<Int>(0)
 
-    // MARK: Loop-thread state (after shutdown: the fallback queue's, which is serial)
+    // MARK: Loop-thread state (after shutdown: the fallback drain's, which is serial)
 
-    /// Unchecked exclusivity: only the loop thread (or the fallback drain, one at a time) touches it.
+    /// Loop thread only: the work ready to run, in order. Unchecked exclusivity: only the
+    /// loop thread (or the fallback drain, one at a time) touches it, so the dynamic
+    /// exclusivity checks would only cost time.
     /// Created in init after the last step that can throw: the ring has no deinit (its
     /// owner frees it, here in deinit), so a failed init must not have made one.
     @exclusivity(unchecked) var local: RingBuffer<Work>
+    /// Loop thread only: the array swapped with the inbox's on each drain, kept for its capacity.
     var spare: [Work] = []
+    /// Loop thread only: scheduled closures and sleeps, by deadline.
     var timers = TimerHeap<Scheduled>()
+    /// Loop thread only: the waiters of each descriptor that tasks wait on.
     var registrations: [Int32: Registration] = [:]
-    /// Tasks waiting on descriptors now; while non-zero the loop audits them.
+    /// Loop thread only: tasks waiting on descriptors now; while non-zero the loop audits them.
     var descriptorWaits = 0
+    /// Loop thread only: the monotonic time of the next descriptor audit (0: not yet set).
     var nextDescriptorAudit: UInt64 = 0
+    /// Loop thread only: whether `run()` or `waitFor(_:)` is running the loop.
     var isRunning = false
+    /// Loop thread only: loop passes, to poll descriptors every 64 busy passes.
     var iterations = 0
 
+    /// Work posted from other threads; lives inside `inbox`'s lock.
     struct Inbox {
         var work: [Work] = []
         var accepting = true
     }
 
+    /// One unit of work for the loop.
     enum Work {
+        /// A task job (`enqueue`), run with this dispatcher as its task executor.
         case task(UnownedJob)
+        /// An actor job (`LoopSerialExecutor.enqueue`), run isolated to the serial executor.
         case actor(UnownedJob)
+        /// An `execute(_:)` closure, or the dispatcher's own loop-thread errand.
         case closure(@Sendable () -> Void)
     }
 
     init(name: String) throws(LoopError) {
         self.name = name
-        self.selector = try Selector()
+        self.selector = try PlatformSelector()
         self.local = RingBuffer(minimumCapacity: 256)
         self.serialExecutor = LoopSerialExecutor()
         self.serialExecutor.dispatcher = self
@@ -91,7 +122,7 @@ public final class Dispatcher: TaskExecutor, @unchecked Sendable {
 
     deinit {
         // Closed here, not at shutdown: whoever can still call stop() or execute() holds a
-        // reference, so the wake eventfd is open whenever it can be written.
+        // reference, so the wake descriptor is open whenever it can be written.
         selector.close()
         local.releaseStorage()
     }
@@ -100,11 +131,13 @@ public final class Dispatcher: TaskExecutor, @unchecked Sendable {
 
     /// The dispatcher bound to the calling thread, or nil when the thread has none.
     ///
-    /// Costs one thread-local load. Callable from any thread.
+    /// A loop thread is bound to its dispatcher; so is, while it runs, the fallback drain of
+    /// a shut-down dispatcher. Costs one thread-local load. Callable from any thread.
     public static var current: Dispatcher? {
         guard let raw = cel_current_dispatcher() else { return nil }
         // The slot holds an unretained pointer to a dispatcher that its thread keeps alive
-        // (the LoopThread body, or the retain taken in forCurrentThread) while it is bound.
+        // while it is bound (the LoopThread body, the retain taken in forCurrentThread, or
+        // the fallback drain's reference), so taking it unretained and retaining it is sound.
         return Unmanaged<Dispatcher>.fromOpaque(raw).takeUnretainedValue()
     }
 
@@ -112,10 +145,13 @@ public final class Dispatcher: TaskExecutor, @unchecked Sendable {
     /// (chronos's `getThreadDispatcher`).
     ///
     /// A created dispatcher lives as long as its thread and shuts down when the thread exits.
-    /// Drive it with ``waitFor(_:)`` or ``run()`` from this thread.
+    /// Drive it with ``waitFor(_:)`` or ``run()`` from this thread. Callable from any thread;
+    /// on a loop thread it returns that loop's dispatcher.
     /// - Throws: ``LoopError`` with code `systemCall` when the epoll or eventfd descriptor
-    ///   cannot be created (for example when the process is out of descriptors).
-    public static func forCurrentThread() throws -> Dispatcher {
+    ///   cannot be created (for example when the process is out of descriptors) or the
+    ///   thread-exit hook cannot be registered (`pthread_setspecific`); no dispatcher is
+    ///   bound then.
+    public static func forCurrentThread() throws(LoopError) -> Dispatcher {
         if let current { return current }
         let dispatcher = try Dispatcher(name: "thread-dispatcher")
         // The thread keeps this +1 until it exits; the exit hook releases it.
@@ -131,31 +167,34 @@ public final class Dispatcher: TaskExecutor, @unchecked Sendable {
             cel_set_current_dispatcher(nil)
             retained.release()
             dispatcher.shutDownOnOwnThread()
-            throw LoopError.system("pthread_setspecific", errno: status)
+            throw .system("pthread_setspecific", errno: status)
         }
         return dispatcher
     }
 
-    /// Binds this dispatcher to the calling thread (LoopThread's body).
+    /// Binds this dispatcher to the calling thread (LoopThread's body, before it runs the
+    /// loop). Unretained: the body holds the dispatcher for as long as it runs.
     func bindToCurrentThread() {
         cel_set_current_dispatcher(Unmanaged.passUnretained(self).toOpaque())
     }
 
     /// True when the caller runs on this dispatcher's thread.
     ///
-    /// Callable from any thread; costs one thread-local load.
+    /// After shutdown it is true on the fallback drain that runs the dispatcher's late work,
+    /// which stands in for the thread. Callable from any thread; costs one thread-local load.
     public var inLoop: Bool {
         cel_current_dispatcher() == Unmanaged.passUnretained(self).toOpaque()
     }
 
-    /// True once the dispatcher has shut down. Callable from any thread.
+    /// True once the dispatcher has shut down. Callable from any thread; acquiring, so a
+    /// caller that sees true also sees everything the shutdown wrote before it.
     public var isShutDown: Bool { shutDownFlag.load(ordering: .acquiring) }
 
     // MARK: Counters
 
     /// Counts kept by a dispatcher, for tests and benchmarks. Each is a snapshot.
     public struct Counters: Sendable, Hashable {
-        /// Writes to the wake eventfd made by producers on other threads.
+        /// Writes to the wake eventfd made by producers on other threads and by ``stop()``.
         public var eventfdWrites: Int
         /// Calls to `epoll_wait` (blocking or polling) made by the loop.
         public var epollWaits: Int
@@ -184,6 +223,8 @@ public final class Dispatcher: TaskExecutor, @unchecked Sendable {
         submit(.closure(work))
     }
 
+    /// Any thread: the one entry for task jobs, actor jobs and closures. On the loop
+    /// thread, the local queue; elsewhere (and after shutdown), the inbox.
     @inline(__always)
     func submit(_ work: Work) {
         if inLoop && !isShutDownForLocal {
@@ -195,9 +236,13 @@ public final class Dispatcher: TaskExecutor, @unchecked Sendable {
         }
     }
 
-    /// True while the loop thread may still use its local queue (cleared at shutdown).
+    /// True once the loop thread may no longer use its local queue. Read where `inLoop` holds:
+    /// relaxed is enough, because the flag is set on the loop thread itself, and the
+    /// fallback drain (the only other thread where `inLoop` holds) starts after it was set.
     var isShutDownForLocal: Bool { shutDownFlag.load(ordering: .relaxed) }
 
+    /// Any thread: appends to the inbox and wakes the loop if it may be blocked; after
+    /// shutdown, hands the work to the fallback queue.
     func submitRemote(_ work: Work) {
         let accepted = inbox.withLock { inbox -> Bool in
             guard inbox.accepting else { return false }
@@ -221,6 +266,7 @@ public final class Dispatcher: TaskExecutor, @unchecked Sendable {
     }
 
     /// Loop thread: moves the inbox's work to the end of the local queue, in order.
+    /// The flag is cleared inside the lock, which orders the clear before the next set.
     func drainInbox() {
         inbox.withLock { inbox in
             swap(&inbox.work, &spare)
@@ -230,6 +276,7 @@ public final class Dispatcher: TaskExecutor, @unchecked Sendable {
         spare.removeAll(keepingCapacity: true)
     }
 
+    /// Loop thread (or the fallback drain, for actor jobs and closures): runs one unit of work.
     @inline(__always)
     func runWork(_ work: Work) {
         switch work {
@@ -256,43 +303,12 @@ public final class Dispatcher: TaskExecutor, @unchecked Sendable {
 
     /// The executor for actors that live on this loop: return it from an actor's
     /// `unownedExecutor`. The actor must keep a strong reference to the dispatcher.
+    /// Callable from any thread.
     public var unownedSerialExecutor: UnownedSerialExecutor {
         serialExecutor.asUnownedSerialExecutor()
     }
 
     /// This dispatcher as a `SerialExecutor`, for APIs that take one (actors should use
-    /// ``unownedSerialExecutor``).
+    /// ``unownedSerialExecutor``). Callable from any thread.
     public var asSerialExecutor: any SerialExecutor { serialExecutor }
-}
-
-/// The serial executor of a dispatcher: a separate object so that the loop can tell actor
-/// jobs from task jobs, which the runtime hands to the same `enqueue`.
-final class LoopSerialExecutor: SerialExecutor, @unchecked Sendable {
-    /// Set once in Dispatcher.init, before the object is shared. The dispatcher owns this
-    /// executor and actors using it keep the dispatcher alive, so the reference is valid
-    /// whenever a job can arrive.
-    unowned(unsafe) var dispatcher: Dispatcher!
-
-    func enqueue(_ job: consuming ExecutorJob) {
-        dispatcher.submit(.actor(UnownedJob(job)))
-    }
-
-    func asUnownedSerialExecutor() -> UnownedSerialExecutor {
-        UnownedSerialExecutor(ordinary: self)
-    }
-
-    func isSameExclusiveExecutionContext(other: LoopSerialExecutor) -> Bool {
-        self === other
-    }
-
-    func checkIsolated() {
-        precondition(
-            dispatcher.inLoop,
-            "expected to run on the loop thread of dispatcher '\(dispatcher.name)', but runs elsewhere"
-        )
-    }
-
-    func isIsolatingCurrentContext() -> Bool? {
-        dispatcher.inLoop
-    }
 }

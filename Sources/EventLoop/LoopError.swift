@@ -74,6 +74,12 @@ public struct LoopError: Error, Hashable, Sendable, CustomStringConvertible {
         LoopError(code: .badDescriptor, operation: operation, fd: fd, errno: errno)
     }
 
+    /// The same error, naming `operation` as the call that failed: a descriptor wait
+    /// reports a failure to arm the descriptor as a failure of the wait itself.
+    func reported(as operation: String) -> LoopError {
+        LoopError(code: code, operation: operation, fd: fd, errno: errno)
+    }
+
     public var description: String {
         switch code {
         case .shutDown:

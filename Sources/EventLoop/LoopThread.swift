@@ -9,9 +9,10 @@ import Synchronization
 /// let value = await Task(executorPreference: loop.dispatcher) { 42 }.value
 /// ```
 ///
-/// Releasing the last reference shuts the thread down as ``shutdown()`` does.
+/// Releasing the last reference shuts the thread down as ``shutdown()`` does. Sendable:
+/// use it from any thread.
 public final class LoopThread: Sendable {
-    /// The dispatcher this thread runs. Immutable.
+    /// The dispatcher this thread runs. Immutable; read it from any thread.
     public let dispatcher: Dispatcher
     /// The thread; immutable. Joined (or, from its own loop, detached) by the first `shutdown()`.
     private let thread: PlainThread
@@ -19,7 +20,7 @@ public final class LoopThread: Sendable {
     /// caller that stops and joins; `pthread_join` orders the thread's end before its return).
     private let shutDownStarted = Atomic<Bool>(false)
 
-    /// Starts a thread named `name` that runs a new dispatcher.
+    /// Starts a thread named `name` that runs a new dispatcher. Callable from any thread.
     /// - Parameter name: the thread's name as tools show it (the kernel keeps 15 bytes).
     /// - Throws: ``LoopError`` with code `systemCall` when the dispatcher's descriptors or
     ///   the thread cannot be created (the operation and errno say which).

@@ -1,66 +1,83 @@
-import CEventLoop
-import Glibc
-import LoopUtilities
+/// What a descriptor wait asks the selector to watch for.
+struct Interest: OptionSet, Sendable {
+    let rawValue: UInt8
 
-/// The Linux half of a dispatcher: one epoll instance with an eventfd registered as the
-/// cross-thread wake target. All methods but `wake()` are called on the loop thread only.
-final class Selector: @unchecked Sendable {
-    /// The epoll user data that marks the wake eventfd; descriptors use their own number.
-    static let wakeToken: UInt64 = UInt64.max
-
-    let epollFD: Int32  // immutable; closed in close()
-    let wakeFD: Int32  // immutable; closed in close()
-    private var events: UnsafeMutablePointer<cel_event>  // loop thread only
-    private let eventCapacity: Int32 = 64
-
-    init() throws(LoopError) {
-        let epollFD = cel_epoll_create()
-        guard epollFD >= 0 else { throw .system("epoll_create1", errno: currentErrno()) }
-        let wakeFD = cel_eventfd_create()
-        guard wakeFD >= 0 else {
-            let error = currentErrno()
-            Glibc.close(epollFD)
-            throw .system("eventfd", errno: error)
-        }
-        guard cel_epoll_ctl(epollFD, Int32(CEL_EPOLL_CTL_ADD), wakeFD, UInt32(CEL_EPOLLIN), Self.wakeToken) == 0 else {
-            let error = currentErrno()
-            Glibc.close(wakeFD)
-            Glibc.close(epollFD)
-            throw .system("epoll_ctl", errno: error, fd: wakeFD)
-        }
-        self.epollFD = epollFD
-        self.wakeFD = wakeFD
-        self.events = .allocate(capacity: 64)
-    }
-
-    /// Any thread: makes a blocked or the next `wait` return.
-    func wake() {
-        _ = cel_eventfd_signal(wakeFD)
-    }
-
-    /// Loop thread: waits for events (`timeoutNanoseconds` < 0: forever) and hands each to
-    /// `handle` as (user data, event bits). The wake eventfd is drained here.
-    func wait(timeoutNanoseconds: Int64, _ handle: (UInt64, UInt32) -> Void) {
-        let n = cel_epoll_wait(epollFD, events, eventCapacity, timeoutNanoseconds)
-        guard n > 0 else { return }  // 0: timeout; < 0: EINTR (anything else is a bug in our fds)
-        for i in 0..<Int(n) {
-            let event = events[i]
-            if event.data == Self.wakeToken {
-                _ = cel_eventfd_drain(wakeFD)
-            } else {
-                handle(event.data, event.events)
-            }
-        }
-    }
-
-    /// Loop thread: adds, changes or removes the interest set of `fd`.
-    func control(_ op: Int32, fd: Int32, events: UInt32) -> Int32 {
-        cel_epoll_ctl(epollFD, op, fd, events, UInt64(UInt32(bitPattern: fd)))
-    }
-
-    func close() {
-        Glibc.close(wakeFD)
-        Glibc.close(epollFD)
-        events.deallocate()
-    }
+    static let readable = Interest(rawValue: 1 << 0)
+    static let writable = Interest(rawValue: 1 << 1)
 }
+
+/// What the selector reports for one descriptor, decoded from the platform's event bits.
+///
+/// An error or a hang-up makes the descriptor both readable and writable: the waiting
+/// task's next read or write returns the error or the end of file.
+struct Readiness: OptionSet, Sendable {
+    let rawValue: UInt8
+
+    static let readable = Readiness(rawValue: 1 << 0)
+    static let writable = Readiness(rawValue: 1 << 1)
+}
+
+/// The per-descriptor state a selector keeps for the dispatcher. The dispatcher stores it
+/// in the descriptor's registration, starts it as `init()` and passes it to the selector's
+/// calls; it reads nothing of it but `isWatched`.
+protocol SelectorEntry {
+    init()
+
+    /// Whether the selector still holds the descriptor (armed, or disarmed after its one
+    /// event). The dispatcher keeps the registration of such a descriptor even when no task
+    /// waits, so that the next wait re-arms it instead of adding it anew.
+    var isWatched: Bool { get }
+}
+
+/// The interface between a dispatcher and its platform's readiness mechanism: the one place
+/// that knows the platform's event bits, its interest set and its system calls. The
+/// dispatcher speaks only of interests, readiness and waiting tasks.
+///
+/// Threads: `wake()` is callable from any thread; everything else runs on the loop thread
+/// only (`close()`: in the dispatcher's deinit, when no other reference is left).
+///
+/// Errors are `LoopError`s that name the platform's call (`epoll_ctl`, `fstat`…), the
+/// descriptor and the errno.
+protocol Selector: AnyObject, Sendable {
+    associatedtype Entry: SelectorEntry
+
+    /// Creates the selector and its wake mechanism.
+    /// - Throws: `LoopError` with code `systemCall` when a descriptor cannot be created.
+    init() throws(LoopError)
+
+    /// Any thread: makes a blocked `wait(timeoutNanoseconds:_:)`, or the next one, return.
+    func wake()
+
+    /// Loop thread: blocks until a watched descriptor is ready, `wake()` is called or
+    /// `timeoutNanoseconds` pass (< 0: no timeout; 0: polls), then hands each ready descriptor
+    /// to `handle`. An interrupted wait returns with no events. Consumes the wake.
+    func wait(timeoutNanoseconds: Int64, _ handle: (Int32, Readiness) -> Void)
+
+    /// Loop thread: watches `fd` for one readiness event of `interest` (one-shot: after
+    /// reporting it once, the descriptor stays watched but reports nothing until armed
+    /// again). Arming a watched descriptor replaces its interest. Also records what `fd`
+    /// names, for `verify(_:_:)`.
+    /// - Throws: `LoopError` with code `badDescriptor` when the descriptor is closed or
+    ///   cannot be watched (a regular file: `EPERM`).
+    func arm(_ fd: Int32, for interest: Interest, _ entry: inout Entry) throws(LoopError)
+
+    /// Loop thread: stops watching `fd` (no-op unless `SelectorEntry.isWatched`).
+    func forget(_ fd: Int32, _ entry: inout Entry)
+
+    /// Loop thread: checks that `fd` still names the open file it named when it was armed.
+    /// A descriptor closed behind the loop's back leaves the interest set silently, so its
+    /// waiting tasks would never hear of it; the dispatcher calls this now and then.
+    /// - Throws: `LoopError` with code `badDescriptor` when `fd` is closed or now names
+    ///   another file (errno `EBADF`).
+    func verify(_ fd: Int32, _ entry: Entry) throws(LoopError)
+
+    /// Closes the selector's descriptors. Called once, from the dispatcher's deinit.
+    func close()
+}
+
+#if os(Linux)
+    /// The selector the dispatcher uses on this platform.
+    typealias PlatformSelector = EpollSelector
+#else
+    #error("EventLoop has a selector for Linux (epoll) only")
+#endif

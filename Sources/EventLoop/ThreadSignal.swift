@@ -8,16 +8,19 @@ import Synchronization
 /// block a plain thread on it.
 ///
 /// The signal is a flag: `fire()` sets it, a wait clears it. Fires that come while it is
-/// set coalesce into one. One fire wakes one waiter: the longest-waiting task if a task
-/// waits, else one blocked thread.
+/// set coalesce into one. One fire ends one wait: the longest-waiting task's if a task
+/// waits, else one blocked thread's.
 public final class ThreadSignal: Sendable {
     private struct State {
         var signaled = false
         var closed = false
+        /// The waiting tasks, oldest first from `waiterHead`; each entry is removed in the
+        /// critical section that decides to resume its continuation, so it is resumed once.
         var waiters: [(id: UInt64, continuation: UnsafeContinuation<Void, any Error>)] = []
         var waiterHead = 0
-        /// Plain threads blocked in waitSync.
-        var sleepers = 0
+        /// Plain threads blocked in waitSync (a count, not waiters: they take the flag
+        /// themselves when the eventfd wakes them).
+        var blockedThreads = 0
 
         /// Drops consumed entries from the front once they are the larger part.
         mutating func compactWaiters() {
@@ -31,23 +34,25 @@ public final class ThreadSignal: Sendable {
         }
     }
 
+    /// Any thread, protected by its lock.
     private let state = LockedValue<State>(State())
-    /// Source of waiter ids, so that a cancelled wait can find its own entry.
+    /// Any thread, atomic (relaxed: only uniqueness matters): source of waiter ids, so that
+    /// a cancelled wait can find its own entry.
     private let nextWaiterID = Atomic<UInt64>(0)
-    /// The doorbell for threads blocked in waitSync; closed in deinit.
+    /// Immutable: the doorbell for threads blocked in waitSync; closed in deinit.
     private let eventFD: Int32
-    /// True while the signal is set or closed: written under the lock of `state` whenever
-    /// `signaled` or `closed` changes, read without it by the brief spin of `waitSync`.
-    /// Only a hint of when the lock is worth taking; the locked state decides. Relaxed: the
-    /// lock orders everything the spin goes on to read.
+    /// Any thread, atomic. True while the signal is set or closed: written under the lock of
+    /// `state` whenever `signaled` or `closed` changes, read without it by the brief spin of
+    /// `waitSync`. Only a hint of when the lock is worth taking; the locked state decides.
+    /// Relaxed: the lock orders everything the spin goes on to read.
     private let readyHint = Atomic<Bool>(false)
 
-    /// Creates an unsignaled signal.
+    /// Creates an unsignaled signal. Callable from any thread.
     /// - Throws: ``LoopError`` with code `systemCall` when the eventfd cannot be created
     ///   (for example when the process is out of descriptors).
-    public init() throws {
+    public init() throws(LoopError) {
         let fd = cel_eventfd_create()
-        guard fd >= 0 else { throw LoopError.system("eventfd", errno: currentErrno()) }
+        guard fd >= 0 else { throw .system("eventfd", errno: currentErrno()) }
         eventFD = fd
     }
 
@@ -55,9 +60,9 @@ public final class ThreadSignal: Sendable {
         Glibc.close(eventFD)
     }
 
-    /// Sets the signal, waking one waiter. Callable from any thread; never waits for the
-    /// waiter (it takes a short internal lock; it writes the eventfd only when a plain thread
-    /// is blocked in ``waitSync(timeout:)``). Does nothing after ``close()``.
+    /// Sets the signal, ending one wait. Callable from any thread; never waits for the
+    /// woken task or thread (it takes a short internal lock; it writes the eventfd only when
+    /// a plain thread is blocked in ``waitSync(timeout:)``). Does nothing after ``close()``.
     public func fire() {
         enum Action { case none, resume(UnsafeContinuation<Void, any Error>), ring }
         let action = state.withLock { state -> Action in
@@ -70,7 +75,7 @@ public final class ThreadSignal: Sendable {
             }
             state.signaled = true
             readyHint.store(true, ordering: .relaxed)
-            return state.sleepers > 0 ? .ring : .none
+            return state.blockedThreads > 0 ? .ring : .none
         }
         switch action {
         case .none: break
@@ -81,7 +86,8 @@ public final class ThreadSignal: Sendable {
 
     /// Suspends the calling task until the signal fires, then clears it.
     ///
-    /// Returns at once (clearing it) when the signal is already set.
+    /// Returns at once (clearing it) when the signal is already set. Callable from any task,
+    /// on any executor; it resumes on the task's own executor.
     /// - Throws: `CancellationError` when the task is cancelled while waiting (a fire is
     ///   never consumed by a cancelled wait); ``LoopError/closed`` once the signal is closed.
     public nonisolated(nonsending) func wait() async throws {
@@ -138,15 +144,15 @@ public final class ThreadSignal: Sendable {
                 if state.signaled {
                     state.signaled = false
                     readyHint.store(false, ordering: .relaxed)
-                    if registered { state.sleepers -= 1 }
+                    if registered { state.blockedThreads -= 1 }
                     return true
                 }
                 let now = cel_monotonic_ns()
                 if state.closed || now >= deadline {
-                    if registered { state.sleepers -= 1 }
+                    if registered { state.blockedThreads -= 1 }
                     return false
                 }
-                if !registered { state.sleepers += 1 }
+                if !registered { state.blockedThreads += 1 }
                 // Drained under the lock: a fire that sets the flag after this rings again,
                 // so the doorbell never holds a stale ring that hides a new one.
                 _ = cel_eventfd_drain(eventFD)
@@ -170,7 +176,7 @@ public final class ThreadSignal: Sendable {
             let waiters = state.waiters[state.waiterHead...].map(\.continuation)
             state.waiters = []
             state.waiterHead = 0
-            return (waiters, state.sleepers > 0)
+            return (waiters, state.blockedThreads > 0)
         }
         for waiter in waiters { waiter.resume(throwing: LoopError.closed) }
         if ring { _ = cel_eventfd_signal(eventFD) }

@@ -1,9 +1,9 @@
 #ifndef C_EVENT_LOOP_H
 #define C_EVENT_LOOP_H
 
-// The few Linux calls Glibc's Swift overlay does not export (epoll, eventfd, timerfd,
-// futex), wrapped so Swift sees plain, unpacked types, plus the thread-local slot
-// that holds the dispatcher running on the current thread.
+// The few Linux calls Glibc's Swift overlay does not export (epoll, eventfd, futex),
+// wrapped so Swift sees plain, unpacked types, plus the thread-local slot that holds the
+// dispatcher running on the current thread.
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -61,7 +61,7 @@ int cel_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data);
 /// returned to the caller, which simply loops).
 int cel_epoll_wait(int epfd, cel_event *events, int max_events, int64_t timeout_ns);
 
-// MARK: eventfd, timerfd
+// MARK: eventfd
 
 /// eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); returns the fd or -1 with errno set.
 int cel_eventfd_create(void);
@@ -73,13 +73,6 @@ int cel_eventfd_signal(int fd);
 /// it was already zero, or -1 with errno set.
 int64_t cel_eventfd_drain(int fd);
 
-/// timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK); fd or -1 with errno set.
-int cel_timerfd_create(void);
-
-/// Arms a timerfd to fire once at the absolute CLOCK_MONOTONIC time `deadline_ns`
-/// (0 disarms). Returns 0 or -1 with errno set.
-int cel_timerfd_arm(int fd, uint64_t deadline_ns);
-
 // MARK: Time, polling and blocking
 
 /// CLOCK_MONOTONIC in nanoseconds.
@@ -89,14 +82,6 @@ uint64_t cel_monotonic_ns(void);
 /// readable, 0 on timeout, -1 with errno set on error. Interrupted calls are resumed
 /// with the remaining time.
 int cel_poll_readable(int fd, int64_t timeout_ns);
-
-/// Blocks while `*address == expected` (futex wait, private). `timeout_ns` < 0 waits
-/// forever. Returns 0 when woken or the value differed, -1 with errno set (ETIMEDOUT,
-/// EINTR).
-int cel_futex_wait(uint32_t *address, uint32_t expected, int64_t timeout_ns);
-
-/// Wakes up to `count` threads blocked in `cel_futex_wait` on `address`.
-void cel_futex_wake(uint32_t *address, int count);
 
 /// A one-thread parker in one 32-bit word (0 empty, 1 notified, UINT32_MAX parked), like
 /// Rust's futex parker. `cel_park` returns 1 when it consumed a notification, 0 on

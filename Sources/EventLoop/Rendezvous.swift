@@ -1,10 +1,14 @@
 import LoopUtilities
-import Synchronization
 
-/// A one-shot rendezvous between one suspended caller and whoever finishes its wait: the
+/// A one-shot rendezvous between one suspended task and whoever finishes its wait: the
 /// continuation may be installed before or after the outcome is known, and is resumed
-/// exactly once. Used by sleeps, descriptor waits and scheduled timers.
-final class Waiter: Sendable {
+/// exactly once. Sleeps, descriptor waits and scheduled timers use it.
+///
+/// A rendezvous is not a waiter (the entry a primitive keeps for one suspended task until
+/// it resumes it), though a waiter may hold one, as a descriptor registration's reader and
+/// writer do: it is only where the continuation and its outcome meet, and several parties
+/// (the loop, a cancellation handler, shutdown) may race to finish it; the first wins.
+final class Rendezvous: Sendable {
     private enum State {
         case idle
         case waiting(UnsafeContinuation<Void, any Error>)
@@ -12,9 +16,12 @@ final class Waiter: Sendable {
         case consumed
     }
 
+    /// Any thread, protected by its lock. The continuation leaves the state (`.consumed`)
+    /// in the same critical section that decides to resume it, so it is resumed once.
     private let state = LockedValue<State>(.idle)
 
     /// Installs the continuation; resumes it at once if the outcome is already known.
+    /// Called once per rendezvous, from the suspending task.
     func install(_ continuation: UnsafeContinuation<Void, any Error>) {
         let ready = state.withLock { state -> Result<Void, any Error>? in
             switch state {
@@ -25,13 +32,14 @@ final class Waiter: Sendable {
                 state = .consumed
                 return result
             case .waiting, .consumed:
-                preconditionFailure("a Waiter's continuation was installed twice")
+                preconditionFailure("a Rendezvous's continuation was installed twice")
             }
         }
         if let ready { continuation.resume(with: ready) }
     }
 
-    /// Delivers the outcome. Returns false when an outcome was already delivered.
+    /// Delivers the outcome. Returns false when an outcome was already delivered. Callable
+    /// from any thread.
     @discardableResult
     func finish(_ result: Result<Void, any Error>) -> Bool {
         let (won, continuation) = state.withLock { state -> (Bool, UnsafeContinuation<Void, any Error>?) in
@@ -50,7 +58,7 @@ final class Waiter: Sendable {
         return won
     }
 
-    /// True once an outcome was delivered.
+    /// True once an outcome was delivered. Callable from any thread.
     var isFinished: Bool {
         state.withLock { state in
             switch state {
