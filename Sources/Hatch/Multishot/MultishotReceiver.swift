@@ -29,6 +29,7 @@ public final class MultishotReceiver<Value: Sendable>: Sendable {
     /// Call it from the receiver's owner (not concurrently with ``receive()``); two threads
     /// calling it at once get at most one sender.
     @inlinable
+    @inline(__always)
     public func sender() -> MultishotSender<Value>? {
         storage.makeSender()
     }
@@ -48,6 +49,7 @@ public final class MultishotReceiver<Value: Sendable>: Sendable {
     ///   taken (a value that arrived first is returned instead), the round stays open and a
     ///   later `receive()` gets its value.
     @inlinable
+    @inline(__always)
     nonisolated(nonsending) public func receive() async throws -> Value {
         switch await storage.receive() {
         case .value(let value): return value
@@ -62,6 +64,7 @@ public final class MultishotReceiver<Value: Sendable>: Sendable {
     /// Otherwise the same call: same threads, same cost, same cancellation semantics.
     @available(*, deprecated, renamed: "receive()")
     @inlinable
+    @inline(__always)
     nonisolated(nonsending) public func recv() async throws(MultishotClosedError) -> Value {
         switch await storage.receive() {
         case .value(let value): return value

@@ -33,6 +33,7 @@ public final class MultishotSender<Value: Sendable>: Sendable {
     /// - Returns: true if this call delivered the value; false if this sender already sent
     ///   (the value is dropped) or the receiver has been released.
     @inlinable
+    @inline(__always)
     @discardableResult
     public func send(_ value: Value) -> Bool {
         // Relaxed: see `consumed`.

@@ -11,9 +11,12 @@ public import Synchronization
 /// receiver's continuation, and ``receiverGone()`` is the receiver's release. The endpoints
 /// only call these; ``MultishotState`` says what each state seen means.
 ///
-/// The hot paths (`sender()`, `send`, `receive`) are inlinable so that they are specialized
-/// at the caller; the release paths run in the endpoints' deinits, which are unspecialized,
-/// and stay a few instructions.
+/// The hot paths (`sender()`, `send`, `receive`), the endpoint's method and the storage
+/// method it calls alike, are always inlined, so that the caller gets them specialized and
+/// in one body. Left to the optimizer, the two layers stayed out of line in the caller (a
+/// call each, and for `receive` an async frame with a task allocation and an executor hop
+/// per call). The release paths run in the endpoints' deinits, which are unspecialized, and
+/// stay a few instructions.
 @usableFromInline
 final class MultishotStorage<Value: Sendable>: @unchecked Sendable {
     // @unchecked Sendable: the plain fields are handed between threads by the `state` RMWs,
@@ -52,6 +55,7 @@ final class MultishotStorage<Value: Sendable>: @unchecked Sendable {
     /// when nobody else holds it, so steady-state rounds allocate nothing. Called by the
     /// receiver's owner only, not concurrently with ``receive()``.
     @inlinable
+    @inline(__always)
     func makeSender() -> MultishotSender<Value>? {
         // Acquiring: makes the previous sender's writes (value, parked) visible.
         let bits = state.load(ordering: .acquiring)
@@ -91,6 +95,7 @@ final class MultishotStorage<Value: Sendable>: @unchecked Sendable {
     /// - Returns: true if the value was delivered; false if the receiver is gone (the value
     ///   is released).
     @inlinable
+    @inline(__always)
     func send(_ value: Value, from sender: MultishotSender<Value>) -> Bool {
         self.value = value
         parked = sender
@@ -100,13 +105,21 @@ final class MultishotStorage<Value: Sendable>: @unchecked Sendable {
             bits: state.wrappingSubtract(MultishotState.sendDelta, ordering: .acquiringAndReleasing).oldValue
         )
         if old.isReceiverGone {
-            // The receiver saw us open and left the cleanup to us.
-            self.value = nil
-            parked = nil
+            sendFoundReceiverGone()
             return false
         }
         if old.senderOwnsWaiter { resumeWaiter(cancelled: false) }
         return true
+    }
+
+    /// The cold end of ``send(_:from:)``: the receiver saw the sender open when it left, so
+    /// the sender cleans up (releases the value and itself from `parked`). Kept out of line
+    /// so that the inlined send stays small.
+    @usableFromInline
+    @inline(never)
+    func sendFoundReceiverGone() {
+        value = nil
+        parked = nil
     }
 
     /// The release of the round's live sender without a send (`open → ∅`): 1 arithmetic
@@ -140,6 +153,7 @@ final class MultishotStorage<Value: Sendable>: @unchecked Sendable {
     /// value (repeated only if a cancellation handler changed `waiting` in between), or 1
     /// relaxed RMW to clear a `waiting` left by a sender that released without sending.
     @inlinable
+    @inline(__always)
     func take() -> Take {
         while true {
             // Acquiring: pairs with the sender's releasing send RMW; the value is visible.
