@@ -23,6 +23,15 @@ struct DocumentationSnippetTests {
         #expect(try receiver.tryReceive() == 3)
     }
 
+    @Test func cancellation() async throws {
+        let (sender, receiver) = makeHatch(of: Int.self)
+        let waiting = Task { try await receiver.receive() }
+        waiting.cancel()
+        await #expect(throws: CancellationError.self) { try await waiting.value }
+        try sender.trySend(1)  // the hatch is still open
+        #expect(try await receiver.receive() == 1)
+    }
+
     @Test func lazySend() async throws {
         let (sender, receiver) = makeHatch(of: [Int].self)
         let consumer = Task { try await receiver.receive() }
@@ -52,11 +61,11 @@ struct DocumentationSnippetTests {
         let receiver = MultishotReceiver<String>()
         let sender = receiver.sender()!
         Thread.detachNewThread { sender.send("42") }  // any thread
-        #expect(try await receiver.recv() == "42")
+        #expect(try await receiver.receive() == "42")
 
         let unused = receiver.sender()!
         _ = consume unused  // released without sending
-        await #expect(throws: MultishotClosedError.closed) { try await receiver.recv() }
+        await #expect(throws: HatchClosedError.closed) { try await receiver.receive() }
         #expect(receiver.sender() != nil)  // and the receiver is reusable
     }
 

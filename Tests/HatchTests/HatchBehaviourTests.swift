@@ -315,8 +315,11 @@ struct HatchBehaviourTests {
         #expect(full.value == 1)
         #expect(HatchSendError<Int>.closed(2).value == 2)
         #expect("\(full)".contains("full"))
-        #expect(HatchClosedError.cancelled.isCancellation)
-        #expect(!HatchClosedError.closed.isCancellation)
+        let cancelled = HatchSendError<Int>.cancelled(3)
+        #expect(cancelled.value == 3)
+        #expect("\(cancelled)".contains("cancelled") && "\(cancelled)".contains("still open"))
+        #expect(cancelled != .full(3))
+        #expect("\(HatchClosedError.closed)".contains("HatchClosedError.closed"))
         #expect("\(HatchRecoverError.live)".contains("still open"))
     }
 

@@ -74,12 +74,12 @@ struct HatchRecoveryAndCancellationTests {
         #expect(throws: HatchSendError.closed(1)) { try s2.trySend(1) }
     }
 
-    @Test func cancelledReceiveThrowsCancelledAndKeepsHatchUsable() async throws {
+    @Test func cancelledReceiveThrowsCancellationErrorAndKeepsHatchUsable() async throws {
         let (s, r) = makeHatch(of: Int.self)
         let receiving = Task { try await r.receive() }
         await eventually { r.hasSuspendedReceive }
         receiving.cancel()
-        await #expect(throws: HatchClosedError.cancelled) { try await receiving.value }
+        await #expect(throws: CancellationError.self) { try await receiving.value }
         #expect(!r.isClosed && !r.hasSuspendedReceive)
         try s.trySend(3)
         #expect(try await r.receive() == 3, "no value was swallowed")
@@ -94,26 +94,26 @@ struct HatchRecoveryAndCancellationTests {
             withUnsafeCurrentTask { $0?.cancel() }
             return try await r.receive()
         }
-        await #expect(throws: HatchClosedError.cancelled) { try await empty.value }
+        await #expect(throws: CancellationError.self) { try await empty.value }
     }
 
-    @Test func cancelledSendHandsTheValueBackAsFull() async throws {
+    @Test func cancelledSendHandsTheValueBackAsCancelled() async throws {
         let (s, r) = makeHatch(of: Int.self)
         try s.trySend(1)
         let sending = Task { try await s.send(2) }
         await eventually { s.hasSuspendedSend }
         sending.cancel()
-        await #expect(throws: HatchSendError.full(2)) { try await sending.value }
+        await #expect(throws: HatchSendError.cancelled(2)) { try await sending.value }
         #expect(try r.tryReceive() == 1)
         #expect(try r.tryReceive() == nil)
     }
 
-    @Test func cancelledWaitForReceiverThrowsCancelled() async throws {
+    @Test func cancelledWaitForReceiverThrowsCancellationError() async throws {
         let (s, r) = makeHatch(of: Int.self)
         let waiting = Task { try await s.waitForReceiver() }
         await eventually { s.hasSuspendedSend }
         waiting.cancel()
-        await #expect(throws: HatchClosedError.cancelled) { try await waiting.value }
+        await #expect(throws: CancellationError.self) { try await waiting.value }
         #expect(!s.isClosed)
         _ = r
     }

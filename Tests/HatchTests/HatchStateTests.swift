@@ -1,8 +1,9 @@
+import LoopTestSupport
 import Testing
 
 @testable import Hatch
 
-@Suite("Hatch state machine") struct HatchStateTests {
+@Suite("Hatch state machine", .timeLimit(.minutes(1))) struct HatchStateTests {
     @Test func initialStateIsOpen() {
         let s = HatchState.initial
         #expect(!s.isLocked)
@@ -95,39 +96,202 @@ import Testing
         #expect(s.closing(.sender).recoverAction(from: .receiver, epoch: 0) == .recover)
         #expect(s.closing(.sender).recoverAction(from: .receiver, epoch: 1) == .callerClosed)
     }
+
+    @Test func lazySendDecisionOfTheRealStorage() async throws {
+        let (s, r) = makeHatch(of: Int.self)
+        #expect(s.storage.lazySendAction(epoch: 0) == .wait, "nobody receives yet")
+        let receiving = Task { try await r.receive() }
+        await eventually { r.hasSuspendedReceive }
+        #expect(s.storage.lazySendAction(epoch: 0) == .ready)
+        #expect(s.storage.lazySendAction(epoch: 1) == .closed, "a stale sender")
+        try s.trySend(1)
+        #expect(try await receiving.value == 1)
+        try s.trySend(2)
+        #expect(s.storage.lazySendAction(epoch: 0) == .wait, "the slot is full")
+        r.close()
+        #expect(s.storage.lazySendAction(epoch: 0) == .closed)
+    }
 }
 
-@Suite("Multishot state machine") struct MultishotStateTests {
+/// The multishot state machine: the pure decisions of `MultishotState`, and each transition
+/// of `MultishotStorage` driven from the test (a waiting task only where a transition needs a
+/// registered continuation), checked on the state bits and the outcome.
+@Suite("Multishot state machine", .timeLimit(.minutes(1)))
+struct MultishotStateTests {
     typealias S = MultishotState
+    typealias Storage = MultishotStorage<Tracked>
 
-    @Test func sendTurnsOpenIntoValueWhateverTheOtherBits() {
-        for extra in [0, S.waitingBit, S.goneBit, S.waitingBit | S.goneBit] {
-            let open = S(bits: S.openBit | extra)
-            let sent = open.afterSend
-            #expect(sent.hasValue && !sent.isOpen)
-            #expect(sent.bits & ~S.valueBit == extra)
-            let dropped = open.afterDrop
-            #expect(!dropped.hasValue && !dropped.isOpen)
-            #expect(dropped.bits == extra)
+    static func bits(_ storage: Storage) -> UInt { storage.state.load(ordering: .acquiring) }
+
+    static func describe(_ take: Storage.Take) -> String {
+        switch take {
+        case .value(let value): "value \(value.id)"
+        case .closed: "closed"
+        case .empty: "empty"
         }
     }
 
-    @Test func receiveDecisions() {
-        #expect(S(bits: 0).receiveAction == .closed)
-        #expect(S.newRound.receiveAction == .wait)
-        #expect(S.newRound.afterSend.receiveAction == .take)
-        #expect(S.newRound.afterDrop.receiveAction == .closed)
-        #expect(S(bits: S.waitingBit).receiveAction == .closed)
+    static func describe(_ received: Storage.Received) -> String {
+        switch received {
+        case .value(let value): "value \(value.id)"
+        case .closed: "closed"
+        case .cancelled: "cancelled"
+        }
     }
 
-    @Test func senderCreationAndWaiterOwnership() {
+    @Test func decisions() {
+        #expect(S(bits: 0).receiveAction == .closed)
+        #expect(S.newRound.receiveAction == .wait)
+        #expect(S(bits: S.valueBit).receiveAction == .take)
+        #expect(S(bits: S.valueBit | S.waitingBit | S.goneBit).receiveAction == .take)
+        #expect(S(bits: S.waitingBit).receiveAction == .closed)
         #expect(S(bits: 0).canMakeSender)
-        #expect(S.newRound.afterSend.canMakeSender, "an unreceived value is discarded by a new round")
+        #expect(S(bits: S.valueBit).canMakeSender, "an unreceived value is discarded by a new round")
         #expect(!S.newRound.canMakeSender)
         let waiting = S(bits: S.openBit | S.waitingBit)
-        #expect(waiting.cancellationOwnsWaiter)
-        #expect(!waiting.afterSend.cancellationOwnsWaiter, "after a send the sender owns it")
-        #expect(waiting.senderOwnsWaiter)
+        #expect(waiting.cancellationOwnsWaiter && waiting.senderOwnsWaiter)
+        #expect(!S(bits: S.valueBit | S.waitingBit).cancellationOwnsWaiter, "after a send the sender owns it")
         #expect(!S.newRound.senderOwnsWaiter)
+        #expect(S(bits: S.valueBit | S.waitingBit).afterTake.bits == 0, "a take clears a leftover waiting")
+        #expect(!S.newRound.receiverOwnsSlots && S(bits: S.valueBit).receiverOwnsSlots)
+    }
+
+    @Test func aRoundThatSends() {
+        let live = SharedInt()
+        let storage = Storage()
+        #expect(Self.bits(storage) == 0)
+        #expect(Self.describe(storage.take()) == "closed", "no round started")
+        let sender = storage.makeSender()!
+        #expect(Self.bits(storage) == S.newRound.bits)
+        #expect(storage.makeSender() == nil, "the round's sender is live")
+        #expect(Self.describe(storage.take()) == "empty")
+        #expect(Self.bits(storage) == S.openBit)
+        #expect(sender.send(Tracked(1, live: live)))
+        #expect(Self.bits(storage) == S.valueBit, "a send turns open into value")
+        #expect(storage.parked === sender)
+        #expect(Self.describe(storage.take()) == "value 1")
+        #expect(Self.bits(storage) == 0 && storage.value == nil)
+        #expect(Self.describe(storage.take()) == "closed", "the round is over")
+        #expect(!sender.send(Tracked(2, live: live)), "a sender sends once")
+        #expect(live.load() == 0)
+        storage.receiverGone()  // as the receiver's release does: frees the parked sender
+    }
+
+    @Test func aRoundWhoseSenderIsReleasedUnsent() {
+        let storage = Storage()
+        var sender = storage.makeSender()
+        #expect(sender != nil && Self.bits(storage) == S.openBit)
+        sender = nil
+        #expect(Self.bits(storage) == 0, "a release clears open")
+        #expect(Self.describe(storage.take()) == "closed")
+        #expect(storage.makeSender() != nil, "the receiver is reusable")
+    }
+
+    @Test func aNewRoundDiscardsTheValueAndRecyclesAnUnheldSender() {
+        let live = SharedInt()
+        let storage = Storage()
+        let first = { () -> ObjectIdentifier in
+            let sender = storage.makeSender()!
+            sender.send(Tracked(1, live: live))
+            return ObjectIdentifier(sender)
+        }()
+        #expect(Self.bits(storage) == S.valueBit && storage.parked != nil && live.load() == 1)
+        let recycled = storage.makeSender()!
+        #expect(ObjectIdentifier(recycled) == first, "nobody held the parked sender")
+        #expect(Self.bits(storage) == S.newRound.bits && storage.parked == nil)
+        #expect(live.load() == 0, "the unreceived value was discarded")
+        #expect(recycled.send(Tracked(2, live: live)), "the recycled sender is open again")
+        #expect(Self.describe(storage.take()) == "value 2")
+        let next = storage.makeSender()!
+        #expect(next !== recycled, "a sender still held elsewhere is not reused")
+        #expect(!recycled.send(Tracked(3, live: live)))
+        #expect(live.load() == 0)
+        _ = next
+        storage.receiverGone()
+    }
+
+    @Test func receiverGoneWhileTheSenderIsLive() {
+        let live = SharedInt()
+        let storage = Storage()
+        let sender = storage.makeSender()!
+        storage.receiverGone()
+        #expect(Self.bits(storage) == S.openBit | S.goneBit)
+        #expect(!sender.send(Tracked(1, live: live)), "the receiver is gone")
+        #expect(Self.bits(storage) == S.valueBit | S.goneBit)
+        #expect(storage.value == nil && storage.parked == nil, "the sender cleaned up after itself")
+        #expect(live.load() == 0)
+    }
+
+    @Test func receiverGoneAfterTheSendReleasesTheParkedSender() {
+        let storage = Storage()
+        weak var parked: MultishotSender<Tracked>?
+        do {
+            let sender = storage.makeSender()!
+            sender.send(Tracked(1))
+            parked = sender
+        }
+        #expect(parked != nil, "the storage parks the sender for reuse")
+        storage.receiverGone()
+        #expect(Self.bits(storage) == S.valueBit | S.goneBit)
+        #expect(parked == nil, "the parked sender → storage cycle is broken")
+    }
+
+    @Test func registrationCancellationAndWakes() async throws {
+        let live = SharedInt()
+        let storage = Storage()
+        // No live sender: the registration finds the round over and resumes at once.
+        #expect(await storage.waitForValue() == false)
+        #expect(Self.bits(storage) == 0)
+        var sender = storage.makeSender()
+        // A cancellation takes the registered continuation while the round is open.
+        let cancelled = Task { await storage.waitForValue() }
+        await eventually { S(bits: Self.bits(storage)).isWaiting }
+        storage.cancelWaiter()
+        #expect(Self.bits(storage) == S.openBit)
+        #expect(await cancelled.value == true)
+        storage.cancelWaiter()
+        #expect(Self.bits(storage) == S.openBit, "a cancellation without a waiter changes nothing")
+        // A send takes it and leaves `waiting` for the take to clear.
+        let woken = Task { await storage.waitForValue() }
+        await eventually { S(bits: Self.bits(storage)).isWaiting }
+        #expect(sender!.send(Tracked(1, live: live)))
+        #expect(await woken.value == false)
+        #expect(Self.bits(storage) == S.valueBit | S.waitingBit)
+        storage.cancelWaiter()
+        #expect(Self.bits(storage) == S.valueBit, "a late cancellation takes nothing")
+        #expect(Self.describe(storage.take()) == "value 1")
+        #expect(Self.bits(storage) == 0)
+        // A release without sending takes it too; the take that finds the round closed
+        // clears the leftover `waiting`.
+        sender = storage.makeSender()
+        let dropped = Task { await storage.waitForValue() }
+        await eventually { S(bits: Self.bits(storage)).isWaiting }
+        sender = nil
+        #expect(await dropped.value == false)
+        #expect(Self.bits(storage) == S.waitingBit)
+        #expect(Self.describe(storage.take()) == "closed")
+        #expect(Self.bits(storage) == 0)
+        #expect(live.load() == 0)
+        storage.receiverGone()
+    }
+
+    @Test func receiveOutcomes() async throws {
+        let storage = Storage()
+        #expect(Self.describe(await storage.receive()) == "closed")
+        let sender = storage.makeSender()!
+        let early = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return Self.describe(await storage.receive())
+        }
+        #expect(await early.value == "cancelled")
+        #expect(Self.bits(storage) == S.openBit, "a cancelled receive leaves the round open")
+        sender.send(Tracked(4))
+        let ready = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return Self.describe(await storage.receive())
+        }
+        #expect(await ready.value == "value 4", "a value that is there wins over the cancellation")
+        #expect(Self.bits(storage) == 0)
+        storage.receiverGone()
     }
 }

@@ -59,7 +59,7 @@ struct LoopAndStressTests {
                 let sender = receiver.sender()!
                 try! mailbox.sender.trySend(sender)
                 _ = consume sender
-                let value = try! await receiver.recv()
+                let value = try! await receiver.receive()
                 #expect(value == round && dispatcher.inLoop)
                 sum += value
             }
@@ -175,7 +175,7 @@ struct LoopAndStressTests {
                         last = value.id
                     }
                 } catch {
-                    #expect(error == .closed)
+                    #expect(error as? HatchClosedError == .closed)
                     break
                 }
             }

@@ -6,45 +6,45 @@ import Testing
 /// multishot's own test suite, expressed in Swift, plus the Swift-specific endpoint rules.
 @Suite("Multishot", .timeLimit(.minutes(1)))
 struct MultishotTests {
-    @Test func sendBeforeRecv() async throws {
+    @Test func sendBeforeReceive() async throws {
         let receiver = MultishotReceiver<Tracked>()
         for round in 0..<100 {
             let sender = try #require(receiver.sender())
             #expect(sender.send(Tracked(round)))
-            #expect(try await receiver.recv().id == round)
+            #expect(try await receiver.receive().id == round)
         }
     }
 
-    @Test func sendAfterRecvSuspends() async throws {
+    @Test func sendAfterReceiveSuspends() async throws {
         let receiver = MultishotReceiver<Int>()
         for round in 0..<100 {
             let sender = try #require(receiver.sender())
-            let receiving = Task { try await receiver.recv() }
+            let receiving = Task { try await receiver.receive() }
             await eventually { receiver.isWaiting }
             #expect(sender.send(round))
             #expect(try await receiving.value == round)
         }
     }
 
-    @Test func dropBeforeAndAfterRecvThrowsAndReceiverIsReusable() async throws {
+    @Test func dropBeforeAndAfterReceiveThrowsAndReceiverIsReusable() async throws {
         let receiver = MultishotReceiver<Int>()
         do {
             _ = try #require(receiver.sender())  // released at once, unsent
         }
-        await #expect(throws: MultishotClosedError.closed) { try await receiver.recv() }
+        await #expect(throws: HatchClosedError.closed) { try await receiver.receive() }
         var sender = receiver.sender()
         #expect(sender != nil)
-        let receiving = Task { try await receiver.recv() }
+        let receiving = Task { try await receiver.receive() }
         await eventually { receiver.isWaiting }
         sender = nil
-        await #expect(throws: MultishotClosedError.closed) { try await receiving.value }
+        await #expect(throws: HatchClosedError.closed) { try await receiving.value }
         let again = try #require(receiver.sender(), "reusable after a dropped sender")
         again.send(7)
-        #expect(try await receiver.recv() == 7)
+        #expect(try await receiver.receive() == 7)
     }
 
-    @Test func recvWithoutSenderThrows() async {
-        await #expect(throws: MultishotClosedError.closed) { try await MultishotReceiver<Int>().recv() }
+    @Test func receiveWithoutSenderThrows() async {
+        await #expect(throws: HatchClosedError.closed) { try await MultishotReceiver<Int>().receive() }
     }
 
     @Test func senderIsNilWhileALiveUnsentSenderExists() throws {
@@ -68,33 +68,33 @@ struct MultishotTests {
                 return ObjectIdentifier(sender)
             }()
             ids.insert(sent)
-            #expect(try await receiver.recv() == round)
+            #expect(try await receiver.receive() == round)
         }
         #expect(ids.count == 1, "steady-state rounds reuse one sender object: no allocation")
         // A sender still held elsewhere is not reused.
         let held = receiver.sender()!
         held.send(1)
-        _ = try await receiver.recv()
+        _ = try await receiver.receive()
         let next = receiver.sender()!
         #expect(next !== held)
         #expect(!held.send(2))
         #expect(next.send(3))
-        #expect(try await receiver.recv() == 3)
+        #expect(try await receiver.receive() == 3)
     }
 
     @Test func makeMultishotAndThreads() async throws {
         let (s, r) = makeMultishot(of: String.self)
         await onPlainThreads(1) { _ in s.send("42") }
-        #expect(try await r.recv() == "42")
+        #expect(try await r.receive() == "42")
         let s2 = try #require(r.sender())
         let t = PlainThread { _ = s2 }  // released on another thread without sending
         await t.join()
         // s2 is still referenced here until the end of scope: release it explicitly.
         _ = consume s2
-        await #expect(throws: MultishotClosedError.closed) { try await r.recv() }
+        await #expect(throws: HatchClosedError.closed) { try await r.receive() }
     }
 
-    @Test func sendFromAnotherThreadWhileRecvPollsOrWaits() async throws {
+    @Test func sendFromAnotherThreadWhileReceivePollsOrWaits() async throws {
         let receiver = MultishotReceiver<Int>()
         for round in 0..<(200 * stressFactor) {
             let sender = receiver.sender()!
@@ -102,10 +102,10 @@ struct MultishotTests {
             let thread = PlainThread { if !drop { sender.send(round) } }
             _ = consume sender
             do {
-                let value = try await receiver.recv()
+                let value = try await receiver.receive()
                 #expect(!drop && value == round)
             } catch {
-                #expect(drop && error == .closed)
+                #expect(drop && error as? HatchClosedError == .closed)
             }
             await thread.join()
         }
@@ -125,42 +125,65 @@ struct MultishotTests {
         #expect(live.load() == 0, "no value or sender leaked")
     }
 
-    @Test func cancelledRecvKeepsTheRoundOpen() async throws {
+    @Test func cancelledReceiveThrowsCancellationErrorAndKeepsTheRoundOpen() async throws {
         let receiver = MultishotReceiver<Int>()
         let sender = receiver.sender()!
-        let receiving = Task { try await receiver.recv() }
+        let receiving = Task { try await receiver.receive() }
         await eventually { receiver.isWaiting }
         receiving.cancel()
-        await #expect(throws: MultishotClosedError.cancelled) { try await receiving.value }
+        await #expect(throws: CancellationError.self) { try await receiving.value }
         #expect(receiver.sender() == nil, "the round is still open")
         sender.send(5)
-        #expect(try await receiver.recv() == 5)
+        #expect(try await receiver.receive() == 5)
     }
 
-    @Test func recvOfAnAlreadyCancelledTaskTakesAReadyValueElseThrowsCancelled() async throws {
+    @Test func receiveOfAnAlreadyCancelledTaskTakesAReadyValueElseThrowsCancellationError() async throws {
         let receiver = MultishotReceiver<Int>()
         let sender = receiver.sender()!
         let early = Task {
             withUnsafeCurrentTask { $0?.cancel() }
-            return try await receiver.recv()
+            return try await receiver.receive()
         }
-        await #expect(throws: MultishotClosedError.cancelled) { try await early.value }
+        await #expect(throws: CancellationError.self) { try await early.value }
         #expect(receiver.sender() == nil, "the round is still open")
         sender.send(6)
         let ready = Task {
             withUnsafeCurrentTask { $0?.cancel() }
-            return try await receiver.recv()
+            return try await receiver.receive()
         }
         #expect(try await ready.value == 6, "a value that is there wins over the cancellation")
     }
 
-    @Test func twoConcurrentRecvsStopWithAClearMessage() async {
+    /// The deprecated `recv()` keeps its old contract for one release: typed
+    /// `MultishotClosedError` (now `HatchClosedError`), and `.cancelled` for a cancelled wait.
+    @available(*, deprecated, message: "exercises the deprecated recv() forwarder")
+    @Test func deprecatedRecvKeepsItsOldErrors() async throws {
+        let receiver = MultishotReceiver<Int>()
+        await #expect(throws: MultishotClosedError.closed) { try await receiver.recv() }
+        let sender = try #require(receiver.sender())
+        let cancelled = Task { () -> MultishotClosedError? in
+            withUnsafeCurrentTask { $0?.cancel() }
+            do throws(MultishotClosedError) {
+                _ = try await receiver.recv()
+                return nil
+            } catch {
+                return error
+            }
+        }
+        let error = await cancelled.value
+        #expect(error == .cancelled && error?.isCancellation == true)
+        #expect(receiver.sender() == nil, "the round is still open")
+        sender.send(8)
+        #expect(try await receiver.recv() == 8)
+    }
+
+    @Test func twoConcurrentReceivesStopWithAClearMessage() async {
         await #expect(processExitsWith: .failure) {
             let receiver = MultishotReceiver<Int>()
             let sender = receiver.sender()!
-            let first = Task { try await receiver.recv() }
+            let first = Task { try await receiver.receive() }
             await eventually { receiver.isWaiting }
-            _ = try? await receiver.recv()
+            _ = try? await receiver.receive()
             _ = await first.result
             _ = sender
         }

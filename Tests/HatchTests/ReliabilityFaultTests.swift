@@ -20,7 +20,7 @@ struct ReliabilityHatchDeadLoopTests {
 
         let receive = Task(executorPreference: dispatcher) { try await receiver.receive() }
         let send = Task(executorPreference: dispatcher) { try await fullSender.send(1) }
-        let recv = Task(executorPreference: dispatcher) { try await multishot.recv() }
+        let multishotReceive = Task(executorPreference: dispatcher) { try await multishot.receive() }
         let wait = Task(executorPreference: dispatcher) { try await sink.wait { flag.load() == 1 ? 1 : nil } }
         await eventually("all four wait") {
             receiver.hasSuspendedReceive && fullSender.hasSuspendedSend && multishot.isWaiting && sink.hasWaiter
@@ -34,7 +34,7 @@ struct ReliabilityHatchDeadLoopTests {
         try await send.value
         #expect(try fullReceiver.tryReceive() == 1)
         multishotSender.send(7)
-        #expect(try await recv.value == 7)
+        #expect(try await multishotReceive.value == 7)
         flag.store(1)
         sink.source().notify()
         #expect(try await wait.value == 1)
@@ -50,7 +50,7 @@ struct ReliabilityHatchDeadLoopTests {
         await eventually { otherReceiver.hasSuspendedReceive && receiver.hasSuspendedReceive }
         loop.shutdown()
         cancelled.cancel()
-        await #expect(throws: HatchClosedError.cancelled) { try await cancelled.value }
+        await #expect(throws: CancellationError.self) { try await cancelled.value }
         #expect(!otherSender.isClosed)
         sender.close()
         await #expect(throws: HatchClosedError.closed) { try await closed.value }
@@ -123,12 +123,12 @@ struct ReliabilityHatchInputTests {
             withUnsafeCurrentTask { $0?.cancel() }
             return try await receiver.receive()
         }
-        await #expect(throws: HatchClosedError.cancelled) { try await receive.value }
+        await #expect(throws: CancellationError.self) { try await receive.value }
         let lazy = Task {
             withUnsafeCurrentTask { $0?.cancel() }
             try await sender.waitForReceiver()
         }
-        await #expect(throws: HatchClosedError.cancelled) { try await lazy.value }
+        await #expect(throws: CancellationError.self) { try await lazy.value }
         try sender.trySend(1)
         let send = Task { () -> Int? in
             withUnsafeCurrentTask { $0?.cancel() }
@@ -136,11 +136,11 @@ struct ReliabilityHatchInputTests {
                 try await sender.send(2)
                 return nil
             } catch {
-                guard case .full(let back) = error else { return nil }
+                guard case .cancelled(let back) = error else { return nil }
                 return back
             }
         }
-        #expect(await send.value == 2, "a cancelled send on a full hatch hands the value back as .full")
+        #expect(await send.value == 2, "a cancelled send on a full hatch hands the value back as .cancelled")
         #expect(try receiver.tryReceive() == 1)
         #expect(!sender.isClosed && !receiver.isClosed, "cancellation closes nothing")
     }
@@ -148,24 +148,24 @@ struct ReliabilityHatchInputTests {
     @Test func multishotMisuseAnswersClearly() async throws {
         let live = SharedInt()
         let receiver = MultishotReceiver<Tracked>()
-        await #expect(throws: MultishotClosedError.closed) { try await receiver.recv() }  // no sender yet
+        await #expect(throws: HatchClosedError.closed) { try await receiver.receive() }  // no sender yet
         let sender = try #require(receiver.sender())
         #expect(receiver.sender() == nil, "no second sender while one is live and unsent")
         #expect(sender.send(Tracked(1, live: live)))
         #expect(!sender.send(Tracked(2, live: live)), "a second send does not deliver")
-        #expect(try await receiver.recv().id == 1)
-        await #expect(throws: MultishotClosedError.closed) { try await receiver.recv() }  // round over
+        #expect(try await receiver.receive().id == 1)
+        await #expect(throws: HatchClosedError.closed) { try await receiver.receive() }  // round over
         let cancelled = Task {
             withUnsafeCurrentTask { $0?.cancel() }
-            return try await receiver.recv()
+            return try await receiver.receive()
         }
-        await #expect(throws: MultishotClosedError.closed) { try await cancelled.value }
+        await #expect(throws: HatchClosedError.closed) { try await cancelled.value }
         let next = try #require(receiver.sender())
         let waiting = Task {
             withUnsafeCurrentTask { $0?.cancel() }
-            return try await receiver.recv()
+            return try await receiver.receive()
         }
-        await #expect(throws: MultishotClosedError.cancelled) { try await waiting.value }
+        await #expect(throws: CancellationError.self) { try await waiting.value }
         // A sender that outlives its receiver: send reports false and releases the value.
         var orphan: MultishotSender<Tracked>? = nil
         do {

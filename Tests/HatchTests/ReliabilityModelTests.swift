@@ -48,6 +48,28 @@ struct ReliabilityHatchModelTests {
         do throws(HatchSendError<Tracked>) { return .success(try body()?.id) } catch { return .failure(error) }
     }
 
+    /// How a wait ended: with its value, or with what it threw.
+    enum WaitEnd: Equatable {
+        case value(Int?)
+        /// `HatchClosedError.closed`.
+        case closed
+        /// `CancellationError`.
+        case cancelled
+        case other(String)
+    }
+
+    static func waitEnd(_ body: () async throws -> Int?) async -> WaitEnd {
+        do {
+            return .value(try await body())
+        } catch let error as HatchClosedError where error == .closed {
+            return .closed
+        } catch is CancellationError {
+            return .cancelled
+        } catch {
+            return .other("\(error)")
+        }
+    }
+
     @Test func hatchMatchesASlotModel() async throws {
         for seed in reliabilitySeeds(8) {
             var rng = SeededRandom(seed: seed)
@@ -140,32 +162,26 @@ struct ReliabilityHatchModelTests {
                         if canSuspend && !cancelled { break }
                         let closes = re.receiver.closesOnReceive
                         let receiver = re.receiver
-                        let result = await Task { () -> Result<Int, HatchClosedError> in
+                        let result = await Task { () -> WaitEnd in
                             if cancelled { withUnsafeCurrentTask { $0?.cancel() } }
-                            do throws(HatchClosedError) {
-                                return .success(try await receiver.receive().id)
-                            } catch {
-                                return .failure(error)
-                            }
+                            return await Self.waitEnd { try await receiver.receive().id }
                         }.value
                         if !model.receiverOpen(re.epoch) || (model.slot == nil && model.senderClosed) {
-                            try #require(result == .failure(.closed), "receive \(result); \(context)")
+                            try #require(result == .closed, "receive \(result); \(context)")
                         } else if let slot = model.slot {
-                            try #require(result == .success(slot), "receive \(result); \(context)")
+                            try #require(result == .value(slot), "receive \(result); \(context)")
                             if closes { model.receiverClosed = true }
                             model.slot = nil
                         } else {
-                            try #require(result == .failure(.cancelled), "cancelled receive \(result); \(context)")
+                            try #require(result == .cancelled, "cancelled receive \(result); \(context)")
                         }
                     case 6:  // waitForReceiver: only when it fails at once (nobody receives here)
                         guard let se, !model.senderOpen(se.epoch) || model.receiverClosed else { break }
                         let sender = se.sender
-                        let result = await Task { () -> HatchClosedError? in
-                            do throws(HatchClosedError) {
+                        let result = await Task { () -> WaitEnd in
+                            await Self.waitEnd {
                                 try await sender.waitForReceiver()
                                 return nil
-                            } catch {
-                                return error
                             }
                         }.value
                         try #require(result == .closed, "waitForReceiver \(String(describing: result)); \(context)")

@@ -60,8 +60,8 @@ struct ReliabilityHatchStressTests {
                         child.cancel()
                         switch await child.result {
                         case .success(let got): value = got
-                        case .failure(let error as HatchClosedError) where !error.isCancellation: throw error
-                        case .failure: value = nil
+                        case .failure(let error as HatchClosedError): throw error
+                        case .failure: value = nil  // cancelled: nothing was taken
                         }
                     default: value = try await receiver.receive()
                     }
@@ -113,7 +113,7 @@ struct ReliabilityHatchStressTests {
                 var value = Tracked(id, live: live)
                 while true {
                     if rng.oneIn(32) {
-                        // A send in a task cancelled at a random moment: the value comes back as .full.
+                        // A send in a task cancelled at a random moment: the value comes back as .cancelled.
                         let attempt = value
                         let child = Task { try await sender.send(attempt) }
                         if rng.oneIn(2) { await Task.yield() }
@@ -121,7 +121,7 @@ struct ReliabilityHatchStressTests {
                         switch await child.result {
                         case .success: break
                         case .failure(let error):
-                            guard case .full(let back) = error as? HatchSendError<Tracked> else { throw error }
+                            guard case .cancelled(let back) = error as? HatchSendError<Tracked> else { throw error }
                             value = back
                             continue
                         }
@@ -193,32 +193,22 @@ struct ReliabilityHatchStressTests {
                     mismatches.append("round \(id): sender() returned nil after a completed round")
                     break
                 }
-                var outcome: Result<Int, MultishotClosedError>
+                var outcome: Result<Int, any Error>
                 if rng.oneIn(8) {
-                    let child = Task(executorPreference: dispatcher) { try await receiver.recv().id }
+                    let child = Task(executorPreference: dispatcher) { try await receiver.receive().id }
                     if rng.oneIn(2) { await Task.yield() }
                     child.cancel()
-                    let result = await child.result
-                    switch result {
-                    case .success(let value): outcome = .success(value)
-                    case .failure(let error as MultishotClosedError) where !error.isCancellation:
-                        outcome = .failure(error)
-                    case .failure:
-                        do throws(MultishotClosedError) {
-                            outcome = .success(try await receiver.recv().id)
-                        } catch {
-                            outcome = .failure(error)
-                        }
+                    switch await child.result {
+                    case .failure(is CancellationError):
+                        // Nothing was taken and the round is still open: receive again.
+                        outcome = await result { try await receiver.receive().id }
+                    case let result: outcome = result
                     }
                 } else {
-                    do throws(MultishotClosedError) {
-                        outcome = .success(try await receiver.recv().id)
-                    } catch {
-                        outcome = .failure(error)
-                    }
+                    outcome = await result { try await receiver.receive().id }
                 }
                 switch (choice, outcome) {
-                case (1, .failure(let error)) where error == .closed: break
+                case (1, .failure(let error)) where error as? HatchClosedError == .closed: break
                 case (0, .success(let value)), (2, .success(let value)):
                     if value != id { mismatches.append("round \(id): received \(value)") }
                 default: mismatches.append("round \(id): choice \(choice) ended with \(outcome)")
@@ -279,5 +269,14 @@ struct ReliabilityHatchStressTests {
         }.value
         for producer in producers { await producer.join() }
         #expect(violations == 0 && finalCount == total, "\(replayHint(seed))")
+    }
+}
+
+/// The outcome of an async throwing call, as a `Result`.
+private func result<T>(of body: () async throws -> T) async -> Result<T, any Error> {
+    do {
+        return .success(try await body())
+    } catch {
+        return .failure(error)
     }
 }

@@ -32,19 +32,21 @@ public final class HatchReceiver<Value: Sendable>: Sendable {
 
     /// Receives the value, waiting for one if the hatch is empty.
     ///
-    /// Runs on the caller's executor (`nonisolated(nonsending)`); the sender resumes it with
-    /// the value directly, from any thread (a task on a `Dispatcher` wakes through the
-    /// dispatcher's inbox). Cost with a value present: 1 load, 1 RMW + 1 store. Waiting on an
-    /// empty hatch: 1 load, then 2 lock round trips (one to register, one by the sender to
-    /// hand over), no allocation.
+    /// Callable from any task, one at a time: a hatch has a single consumer, and a second
+    /// `receive()` suspended at once stops the process with a message. Runs on the caller's
+    /// executor (`nonisolated(nonsending)`); the sender resumes it with the value directly,
+    /// from any thread (a task on a `Dispatcher` wakes through the dispatcher's inbox).
+    /// Cost with a value present: 1 load, 1 RMW + 1 store. Waiting on an empty hatch:
+    /// 1 load, then 2 lock round trips (one to register, one by the sender to hand over),
+    /// no allocation.
     ///
     /// - Returns: the value. A value sent before the sender closed still arrives.
     /// - Throws: ``HatchClosedError/closed`` when this receiver is closed or stale, or the
     ///   sender is closed and the hatch is empty. When the task is cancelled while waiting,
-    ///   the call stops waiting and throws ``HatchClosedError/cancelled``: no value is
-    ///   consumed (one that arrived first is returned instead) and the hatch stays open.
+    ///   the call stops waiting and throws `CancellationError`: no value is consumed (one
+    ///   that arrived first is returned instead) and the hatch stays open.
     @inlinable
-    nonisolated(nonsending) public func receive() async throws(HatchClosedError) -> Value {
+    nonisolated(nonsending) public func receive() async throws -> Value {
         while true {
             let closes = closesFlag.load(ordering: .relaxed)
             // An empty, open hatch goes straight to the registration, which re-checks under
@@ -56,7 +58,7 @@ public final class HatchReceiver<Value: Sendable>: Sendable {
             }
             switch await storage.waitAsReceiver(epoch: epoch, closes: closes) {
             case .value(let value): return value
-            case .cancelled: throw .cancelled
+            case .cancelled: throw CancellationError()
             case .recheck: continue
             }
         }
@@ -90,7 +92,7 @@ public final class HatchReceiver<Value: Sendable>: Sendable {
     }
 
     /// Whether either side is closed, or this receiver is stale (a snapshot; 1 acquiring load).
-    /// A closed sender may still have left a value to receive.
+    /// A closed sender may still have left a value to receive. Readable from any thread.
     public var isClosed: Bool {
         let s = storage.snapshot()
         return !s.isOpen(.receiver, epoch: epoch) || s.isClosed(.sender)
@@ -100,7 +102,7 @@ public final class HatchReceiver<Value: Sendable>: Sendable {
     ///
     /// Allocates only the small endpoint object; the hatch storage is reused, and a value
     /// the old sender left stays receivable. The old sender becomes stale: its later use or
-    /// release does not touch the new pair. Cost: 1 RMW + 1 store.
+    /// release does not touch the new pair. Callable from any thread. Cost: 1 RMW + 1 store.
     ///
     /// - Returns: a new, open sender with default options.
     /// - Throws: ``HatchRecoverError/live`` when the sender is still open;

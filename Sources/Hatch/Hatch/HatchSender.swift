@@ -60,14 +60,16 @@ public final class HatchSender<Value: Sendable>: Sendable {
     /// Sends, waiting while the slot holds an unreceived value.
     ///
     /// Waits for room even in ``overwrites`` mode (as async-hatch does): use ``trySend(_:)``
-    /// to overwrite. Runs on the caller's executor (`nonisolated(nonsending)`). Cost without
+    /// to overwrite. Callable from any task, one at a time: a hatch has a single producer,
+    /// and a second `send`/``waitForReceiver()`` suspended at once stops the process with a
+    /// message. Runs on the caller's executor (`nonisolated(nonsending)`). Cost without
     /// waiting: 1 RMW + 1 store; each wait adds 2 more lock round trips (register, re-check).
     ///
     /// - Parameter value: the value to send.
     /// - Throws: ``HatchSendError/closed(_:)`` when either side is closed (also if it closes
     ///   while this call waits). If the task is cancelled while the slot is still full, the
-    ///   call stops waiting and throws ``HatchSendError/full(_:)``; the hatch is unchanged.
-    ///   Both carry `value` back.
+    ///   call stops waiting and throws ``HatchSendError/cancelled(_:)``: nothing was sent and
+    ///   the hatch is unchanged and open. Both carry `value` back.
     @inlinable
     nonisolated(nonsending) public func send(_ value: Value) async throws(HatchSendError<Value>) {
         var value = value
@@ -78,11 +80,11 @@ public final class HatchSender<Value: Sendable>: Sendable {
                 return
             } catch {
                 switch error {
-                case .closed: throw error
                 case .full(let back): value = back
+                case .closed, .cancelled: throw error  // trySend throws only .full or .closed
                 }
             }
-            if Task.isCancelled { throw .full(value) }
+            if Task.isCancelled { throw .cancelled(value) }
             await storage.waitAsSender(epoch: epoch, for: .space)
         }
     }
@@ -91,26 +93,22 @@ public final class HatchSender<Value: Sendable>: Sendable {
     /// the lazy send, for values that are expensive to produce.
     ///
     /// After it returns, ``trySend(_:)`` delivers straight to the waiting receiver (unless
-    /// that receive is cancelled meanwhile). Cost when the receiver already waits: 1 RMW + 1
-    /// store.
+    /// that receive is cancelled meanwhile). Callable from any task, one at a time (see
+    /// ``send(_:)``); runs on the caller's executor (`nonisolated(nonsending)`). Cost when the
+    /// receiver already waits: 1 RMW + 1 store.
     ///
     /// - Throws: ``HatchClosedError/closed`` when either side is closed or closes while this
-    ///   call waits; ``HatchClosedError/cancelled`` when the task is cancelled.
-    nonisolated(nonsending) public func waitForReceiver() async throws(HatchClosedError) {
+    ///   call waits (no receive can come any more). When the task is cancelled before the
+    ///   receiver waits, the call stops waiting and throws `CancellationError`; the hatch is
+    ///   unchanged and open.
+    nonisolated(nonsending) public func waitForReceiver() async throws {
         while true {
-            let s = storage.lock()
-            let action = s.lazySendAction(
-                epoch: epoch,
-                slotFull: storage.value != nil,
-                receiverWaiting: storage.receiverWaiter != nil
-            )
-            storage.unlock(s)
-            switch action {
-            case .closed: throw .closed
+            switch storage.lazySendAction(epoch: epoch) {
+            case .closed: throw HatchClosedError.closed
             case .ready: return
             case .wait: break
             }
-            if Task.isCancelled { throw .cancelled }
+            if Task.isCancelled { throw CancellationError() }
             await storage.waitAsSender(epoch: epoch, for: .receiver)
         }
     }
@@ -146,6 +144,7 @@ public final class HatchSender<Value: Sendable>: Sendable {
     }
 
     /// Whether either side is closed, or this sender is stale (a snapshot; 1 acquiring load).
+    /// Readable from any thread.
     public var isClosed: Bool {
         let s = storage.snapshot()
         return !s.isOpen(.sender, epoch: epoch) || s.isClosed(.receiver)
@@ -155,7 +154,7 @@ public final class HatchSender<Value: Sendable>: Sendable {
     ///
     /// Allocates only the small endpoint object; the hatch storage is reused. The old
     /// receiver becomes stale: its later use or release does not touch the new pair.
-    /// Cost: 1 RMW + 1 store.
+    /// Callable from any thread. Cost: 1 RMW + 1 store.
     ///
     /// - Returns: a new, open receiver.
     /// - Throws: ``HatchRecoverError/live`` when the receiver is still open;

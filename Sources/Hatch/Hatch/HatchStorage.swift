@@ -8,7 +8,8 @@ public import Synchronization
 /// or a continuation, unlock (1 releasing store), then resume continuations outside the
 /// lock. Critical sections are a few loads and stores, never a call out, never an
 /// allocation, so the spin is short; a thread that keeps finding the lock taken yields
-/// its CPU (on this 2-vCPU VM the holder may be preempted).
+/// its CPU (the holder may have been preempted, as happens when there are more runnable
+/// threads than cores).
 ///
 /// Invariants, all protected by the lock bit:
 /// - `receiverWaiter != nil` implies `value == nil` (a receiver waits only on an empty slot,
@@ -186,6 +187,15 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
         case space
         /// `waitForReceiver`: a receiver suspended on an empty slot.
         case receiver
+    }
+
+    /// `waitForReceiver`'s decision, under the lock: 1 RMW (lock) + 1 store (unlock).
+    @usableFromInline
+    func lazySendAction(epoch: UInt64) -> HatchState.LazySendAction {
+        let s = lock()
+        let action = s.lazySendAction(epoch: epoch, slotFull: value != nil, receiverWaiting: receiverWaiter != nil)
+        unlock(s)
+        return action
     }
 
     /// Suspends the calling sender until the state may have changed for `reason`; returns

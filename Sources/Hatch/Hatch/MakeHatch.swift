@@ -3,7 +3,7 @@
 /// The hatch holds at most one value. ``HatchSender/trySend(_:)`` stores it (or, in
 /// overwrite mode, replaces the waiting one), ``HatchSender/send(_:)`` waits for room, and
 /// ``HatchReceiver/receive()`` waits for a value. It allocates once: messages, waits and
-/// recoveries reuse the same storage.
+/// recoveries reuse the same storage. Callable from any thread.
 ///
 /// - Parameter of: the value type, when it cannot be inferred.
 /// - Returns: the two endpoints. Releasing the last reference to an endpoint closes its side.
@@ -20,6 +20,7 @@ public func makeHatch<Value: Sendable>(
 ///
 /// Allocates three objects (the storage and the two endpoints). For a reply per request on
 /// a hot path, a ``MultishotReceiver`` whose sender is recycled allocates nothing.
+/// Callable from any thread.
 ///
 /// - Parameter of: the value type, when it cannot be inferred.
 /// - Returns: the two endpoints, with ``HatchSender/closesOnSend`` and

@@ -4,7 +4,7 @@ public import Synchronization
 ///
 /// A copyable reference, callable from any thread. The first ``send(_:)`` delivers; later
 /// calls return false. Releasing the last reference without sending ends the round: the
-/// receiver's ``MultishotReceiver/recv()`` throws ``MultishotClosedError/closed``.
+/// receiver's ``MultishotReceiver/receive()`` throws ``HatchClosedError/closed``.
 public final class MultishotSender<Value: Sendable>: Sendable {
     @usableFromInline let storage: MultishotStorage<Value>
     /// Set by the first send. Relaxed suffices: it only elects one sender among concurrent
@@ -20,19 +20,11 @@ public final class MultishotSender<Value: Sendable>: Sendable {
     deinit {
         // Relaxed: the last release orders every earlier use of this object before deinit.
         guard !consumed.load(ordering: .relaxed) else { return }
-        // Releasing: our round is over; acquiring: we may take the registered continuation.
-        let old = MultishotState(
-            bits: storage.state.wrappingSubtract(MultishotState.dropDelta, ordering: .acquiringAndReleasing)
-                .oldValue
-        )
-        if old.senderOwnsWaiter {
-            let continuation = storage.waiter.unsafelyUnwrapped
-            storage.waiter = nil
-            continuation.resume(returning: false)
-        }
+        storage.senderDropped()
     }
 
-    /// Sends the round's value and wakes a waiting receiver.
+    /// Sends the round's value and wakes a waiting receiver. Callable from any thread; of
+    /// concurrent calls, exactly one delivers.
     ///
     /// Cost: 1 RMW electing the first call, 1 arithmetic RMW (`fetch_sub`, no CAS loop)
     /// publishing the value, plus the receiver's resumption if it waits. No allocation.
@@ -41,29 +33,20 @@ public final class MultishotSender<Value: Sendable>: Sendable {
     /// - Returns: true if this call delivered the value; false if this sender already sent
     ///   (the value is dropped) or the receiver has been released.
     @inlinable
+    @inline(__always)
     @discardableResult
     public func send(_ value: Value) -> Bool {
         // Relaxed: see `consumed`.
         guard !consumed.exchange(true, ordering: .relaxed) else { return false }
-        storage.value = value
-        storage.parked = self
-        // Releasing: publishes `value` and `parked` to the receiver's acquiring load.
-        // Acquiring: we may take the continuation the receiver published.
-        let old = MultishotState(
-            bits: storage.state.wrappingSubtract(MultishotState.sendDelta, ordering: .acquiringAndReleasing)
-                .oldValue
-        )
-        if old.isReceiverGone {
-            // The receiver saw us open and left the cleanup to us.
-            storage.value = nil
-            storage.parked = nil
-            return false
-        }
-        if old.senderOwnsWaiter {
-            let continuation = storage.waiter.unsafelyUnwrapped
-            storage.waiter = nil
-            continuation.resume(returning: false)
-        }
-        return true
+        return storage.send(value, from: self)
+    }
+
+    /// Reopens this sender for a new round: only ``MultishotStorage/makeSender()`` calls
+    /// it, on a parked sender that nobody else holds.
+    @inlinable
+    func rearm() {
+        // Relaxed: the object is exclusively ours until `makeSender()` returns it, and the
+        // caller's hand-over of the sender publishes this store.
+        consumed.store(false, ordering: .relaxed)
     }
 }

@@ -1,4 +1,4 @@
-/// The state word of a multishot channel and its pure transitions.
+/// The state word of a multishot channel: its bit layout and the pure decisions taken on it.
 ///
 /// | bit | name       | meaning                                                              |
 /// |-----|------------|----------------------------------------------------------------------|
@@ -9,13 +9,16 @@
 ///
 /// `open` and `value` are never both set. The sender moves `open → value` (send) or
 /// `open → ∅` (release without sending) with one arithmetic RMW: because `open` is bit 1 and
-/// `value` bit 0, a send is "subtract 1" and a silent release is "subtract 2", whatever the
-/// other bits are, so no CAS loop is needed (multishot's trick).
+/// `value` bit 0, a send is "subtract ``sendDelta``" and a silent release is "subtract
+/// ``dropDelta``", whatever the other bits are, so no CAS loop is needed (multishot's trick).
 ///
 /// Ownership of the waiter slot: the receiver writes it only while `waiting` is clear and
 /// then sets `waiting`. Whoever clears `open` while `waiting` is set (the sender) or clears
 /// `waiting` while `open` is set (the receiver's cancellation) owns the continuation; the
 /// two RMWs are totally ordered, so exactly one of them does.
+///
+/// This type is a value with no atomics: ``MultishotStorage`` performs every transition,
+/// each with one RMW on its state word, and asks this type what the state it saw means.
 @usableFromInline
 @frozen
 struct MultishotState: Hashable, Sendable {
@@ -38,18 +41,6 @@ struct MultishotState: Hashable, Sendable {
     @inlinable var isWaiting: Bool { bits & Self.waitingBit != 0 }
     @inlinable var isReceiverGone: Bool { bits & Self.goneBit != 0 }
 
-    /// The state after the live sender sent (it must be open).
-    @inlinable var afterSend: MultishotState {
-        precondition(isOpen && !hasValue, "MultishotState: send without a live sender")
-        return MultishotState(bits: bits &- Self.sendDelta)
-    }
-
-    /// The state after the live sender was released without sending.
-    @inlinable var afterDrop: MultishotState {
-        precondition(isOpen && !hasValue, "MultishotState: drop without a live sender")
-        return MultishotState(bits: bits &- Self.dropDelta)
-    }
-
     /// Whether the receiver may make a new sender: no live unsent sender. (A value sent but
     /// not received is discarded by the new round, as in multishot.)
     @inlinable var canMakeSender: Bool { !isOpen }
@@ -57,11 +48,15 @@ struct MultishotState: Hashable, Sendable {
     /// The state of a fresh round with a new live sender.
     @inlinable static var newRound: MultishotState { MultishotState(bits: openBit) }
 
-    /// What `recv()` does in this state.
+    /// The state after the receiver took the value: empty, also clearing a `waiting` left by
+    /// the sender that took the receiver's continuation.
+    @inlinable var afterTake: MultishotState { MultishotState(bits: bits & Self.goneBit) }
+
+    /// What a receive does in this state.
     @usableFromInline
     @frozen
     enum ReceiveAction: Sendable, Hashable {
-        /// Take the value (CAS the state to empty first).
+        /// Take the value (CAS the state to ``afterTake`` first).
         case take
         /// No live sender and no value: the sender was released without sending, or none
         /// was made.
@@ -80,4 +75,7 @@ struct MultishotState: Hashable, Sendable {
     @inlinable var cancellationOwnsWaiter: Bool { isWaiting && isOpen }
     /// Whether the sender whose send/drop RMW returned this (old) state owns the continuation.
     @inlinable var senderOwnsWaiter: Bool { isWaiting }
+    /// Whether the receiver whose release RMW returned this (old) state may clear the parked
+    /// sender: no live sender is left to touch the slots, so they are the receiver's.
+    @inlinable var receiverOwnsSlots: Bool { !isOpen }
 }

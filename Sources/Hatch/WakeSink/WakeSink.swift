@@ -15,18 +15,22 @@ public import Synchronization
 /// The whole state is one atomic word that holds the suspended consumer's continuation (or
 /// 0). A continuation is one-shot, so a notifier takes it out with a single `exchange`
 /// and owns it: notifiers never wait for one another or for the consumer, there is no lock,
-/// and a notifier that finds the slot empty is done. Registering a new continuation simply
-/// replaces the empty slot, so the latest waiter is always the one woken.
+/// and a notifier that finds the slot empty is done. There is one consumer: after a wake it
+/// registers its next continuation in the slot its previous one left (emptied by the
+/// notifier that took it, or by the consumer's own unregistration), so a notification
+/// always wakes that one consumer. A second task waiting while the slot holds the first
+/// one's continuation stops the process with a message.
 public final class WakeSink: Sendable {
     /// 0, or the bits of the registered `UnsafeContinuation<Void, Never>`.
     @usableFromInline let slot: Atomic<UInt>
 
-    /// Creates a sink with no waiter.
+    /// Creates a sink with no waiter. Callable from any thread.
     public init() {
         slot = Atomic(0)
     }
 
-    /// Returns a notifier for this sink; copy it to as many producers as needed.
+    /// Returns a notifier for this sink; copy it to as many producers as needed. Callable
+    /// from any thread.
     public func source() -> WakeSource { WakeSource(sink: self) }
 
     /// Waits until `predicate` returns a value: checks it, registers, checks it again, and
