@@ -2,13 +2,21 @@
 /// and event loops: the Swift counterpart of nim-async-channels.
 ///
 /// Any thread or task sends with ``send(_:)``, which never blocks or suspends. Tasks
-/// receive with ``recv()`` (or `for await`), plain threads with ``recvSync()``, and anyone
-/// can poll with ``tryRecv()``:
+/// receive with ``receive()`` (or `for await`), plain threads with ``receiveSync()``, and
+/// anyone can poll with ``tryReceive()``:
 ///
 /// ```swift
-/// let results = AsyncChannel<Int>()
-/// let worker = PlainWorker { results.sendOrDrop(42) }   // any thread
-/// for await value in results { print(value) }           // a task, e.g. on a Dispatcher
+/// func squares(upTo n: Int) async -> [Int] {
+///     let results = AsyncChannel<Int>()
+///     let worker = Thread {  // any plain thread: a send never blocks
+///         for i in 1...n { try? results.send(i * i) }
+///         results.close()
+///     }
+///     worker.start()
+///     var squares: [Int] = []
+///     for await square in results { squares.append(square) }  // a task, e.g. on a Dispatcher
+///     return squares
+/// }
 /// ```
 ///
 /// Elements from one producer are received in the order they were sent. Each element is
@@ -20,6 +28,10 @@
 /// receivers learn the channel is finished (``ChannelError/closed``, or the end of a
 /// `for await` loop) once it is drained.
 ///
+/// Cancellation: a receive whose task is cancelled while it waits throws
+/// `CancellationError` and has changed nothing (no element is taken); a send never waits,
+/// so cancellation does not affect it.
+///
 /// The queue grows as needed and reuses its storage, so a steady stream allocates nothing
 /// per element; a received element is released by the channel at once. There is no
 /// backpressure: when producers can outrun consumers, use ``BoundedAsyncChannel``.
@@ -27,7 +39,7 @@ public final class AsyncChannel<Element: Sendable>: Sendable {
     @usableFromInline
     let storage: UnboundedChannelStorage<Element>
 
-    /// Creates an empty, open channel.
+    /// Creates an empty, open channel. Callable from any thread.
     @inlinable
     public init() {
         storage = UnboundedChannelStorage()
@@ -37,7 +49,8 @@ public final class AsyncChannel<Element: Sendable>: Sendable {
     ///
     /// Callable from any thread or task, including a loop thread. Never blocks or suspends:
     /// O(1) and lock-free while no receiver waits, with no system call of its own (waking a
-    /// task on a blocked loop costs the loop's wake-up, which the loop coalesces).
+    /// task on a blocked loop costs the loop's wake-up, which the loop coalesces). Task
+    /// cancellation does not affect it.
     /// - Parameter element: the element to send.
     /// - Throws: ``ChannelSendError`` with reason ``ChannelError/closed`` after ``close()``;
     ///   it hands `element` back.
@@ -52,21 +65,24 @@ public final class AsyncChannel<Element: Sendable>: Sendable {
     /// task; it runs on the caller's executor and never hops (on a ``Dispatcher`` it stays
     /// on the loop thread).
     /// - Returns: the next element.
-    /// - Throws: ``ChannelError/closed`` once the channel is closed and drained.
-    ///   `CancellationError` when the task is cancelled while it waits; a cancelled receive
-    ///   never swallows an element: either it returns the element it was already given, or
-    ///   it throws and the element stays in the channel for another receiver.
+    /// - Throws: ``ChannelError/closed`` once the channel is closed and drained;
+    ///   `CancellationError` when the task is cancelled while it waits.
+    /// - Cancellation: a cancelled wait throws `CancellationError` and has changed nothing:
+    ///   the element it did not take stays in the channel for another receiver. A receive
+    ///   that was already handed an element returns it; one that finds an element queued
+    ///   does not wait and returns it even in a cancelled task.
     @inlinable
-    public nonisolated(nonsending) func recv() async throws -> Element {
+    public nonisolated(nonsending) func receive() async throws -> Element {
         try await storage.receive()
     }
 
     /// Removes and returns the oldest element if there is one, without waiting.
     ///
-    /// Callable from any thread or task.
+    /// Callable from any thread or task; never blocks or suspends, and task cancellation
+    /// does not affect it.
     /// - Returns: the element, or nil when the channel is empty (open or closed).
     @inlinable
-    public func tryRecv() -> Element? {
+    public func tryReceive() -> Element? {
         storage.tryReceive()
     }
 
@@ -74,11 +90,12 @@ public final class AsyncChannel<Element: Sendable>: Sendable {
     /// is empty.
     ///
     /// For plain threads (pool workers, blocking I/O threads, C callbacks). Do not call it
-    /// from a task or a loop thread: it blocks the whole thread (use ``recv()`` there).
+    /// from a task or a loop thread: it blocks the whole thread (use ``receive()`` there).
+    /// A blocked thread cannot be cancelled; ``close()`` wakes it.
     /// - Returns: the next element.
     /// - Throws: ``ChannelError/closed`` once the channel is closed and drained.
     @inlinable
-    public func recvSync() throws(ChannelError) -> Element {
+    public func receiveSync() throws(ChannelError) -> Element {
         try storage.receiveSync()
     }
 
@@ -86,8 +103,8 @@ public final class AsyncChannel<Element: Sendable>: Sendable {
     /// waiting receiver (task or thread) wakes with ``ChannelError/closed`` (receivers only
     /// wait on an empty channel, so they are all finished at once).
     ///
-    /// Idempotent; callable from any thread or task. Linearizable: a send either completes
-    /// before the close (and its element will be received) or fails.
+    /// Idempotent; callable from any thread or task; never blocks or suspends. Linearizable:
+    /// a send either completes before the close (and its element will be received) or fails.
     @inlinable
     public func close() {
         storage.close()
@@ -100,4 +117,31 @@ public final class AsyncChannel<Element: Sendable>: Sendable {
     /// The number of elements queued now. A snapshot; callable from any thread.
     @inlinable
     public var count: Int { storage.count }
+}
+
+// MARK: Deprecated spellings
+
+// Each forwarder makes the same storage call as its new spelling, not a call to it: no async
+// frame of its own between the caller and the continuation, so no extra executor hop per wait.
+extension AsyncChannel {
+    /// Deprecated spelling of ``receive()``: the same operation, throws and cancellation.
+    @available(*, deprecated, renamed: "receive()")
+    @inlinable
+    public nonisolated(nonsending) func recv() async throws -> Element {
+        try await storage.receive()
+    }
+
+    /// Deprecated spelling of ``tryReceive()``: the same operation.
+    @available(*, deprecated, renamed: "tryReceive()")
+    @inlinable
+    public func tryRecv() -> Element? {
+        storage.tryReceive()
+    }
+
+    /// Deprecated spelling of ``receiveSync()``: the same operation and throws.
+    @available(*, deprecated, renamed: "receiveSync()")
+    @inlinable
+    public func recvSync() throws(ChannelError) -> Element {
+        try storage.receiveSync()
+    }
 }

@@ -9,22 +9,28 @@
 /// ```swift
 /// let jobs = try BoundedAsyncChannel<Int>(capacity: 64)
 /// try await jobs.send(1)        // suspends while 64 jobs wait
-/// let job = try await jobs.recv()
+/// let job = try await jobs.receive()
 /// ```
+///
+/// Cancellation: a receive whose task is cancelled while it waits throws
+/// `CancellationError` and has changed nothing; a send whose task is cancelled while it
+/// waits for room throws ``ChannelSendError`` with reason ``ChannelError/cancelled`` and
+/// hands its element back.
 public final class BoundedAsyncChannel<Element: Sendable>: Sendable {
     @usableFromInline
-    let storage: ChannelStorage<Element>
+    let storage: BoundedChannelStorage<Element>
 
-    /// Creates an empty, open channel that holds at most `capacity` elements.
+    /// Creates an empty, open channel that holds at most `capacity` elements. Callable from
+    /// any thread.
     /// - Parameter capacity: the most elements the channel queues; at least 1.
     /// - Throws: ``ChannelError/invalidCapacity`` when `capacity` is below 1.
     @inlinable
     public init(capacity: Int) throws(ChannelError) {
         guard capacity >= 1 else { throw .invalidCapacity }
-        storage = ChannelStorage(capacity: capacity)
+        storage = BoundedChannelStorage(capacity: capacity)
     }
 
-    /// The most elements the channel queues.
+    /// The most elements the channel queues. Callable from any thread.
     @inlinable
     public var capacity: Int { storage.capacity }
 
@@ -36,8 +42,11 @@ public final class BoundedAsyncChannel<Element: Sendable>: Sendable {
     /// - Parameter element: the element to send.
     /// - Throws: ``ChannelSendError``, handing `element` back, with reason
     ///   ``ChannelError/closed`` when the channel is closed before the element got in, or
-    ///   ``ChannelError/cancelled`` when the task is cancelled while it waits for room (a
-    ///   cancelled send that already got in returns normally).
+    ///   ``ChannelError/cancelled`` when the task is cancelled while it waits for room.
+    /// - Cancellation: a cancelled wait for room throws ``ChannelSendError`` with reason
+    ///   ``ChannelError/cancelled`` and hands `element` back; nothing was sent. A send that
+    ///   already got in returns normally; one that finds room does not wait and sends even
+    ///   in a cancelled task.
     @inlinable
     public nonisolated(nonsending) func send(_ element: Element) async throws(ChannelSendError<Element>) {
         try await storage.send(element)
@@ -45,7 +54,8 @@ public final class BoundedAsyncChannel<Element: Sendable>: Sendable {
 
     /// Appends an element if there is room, without waiting.
     ///
-    /// Callable from any thread or task.
+    /// Callable from any thread or task; never blocks or suspends, and task cancellation
+    /// does not affect it.
     /// - Parameter element: the element to send.
     /// - Throws: ``ChannelSendError``, handing `element` back, with reason
     ///   ``ChannelError/full`` or ``ChannelError/closed``.
@@ -57,7 +67,8 @@ public final class BoundedAsyncChannel<Element: Sendable>: Sendable {
     /// Appends an element, blocking the calling thread while the channel is full.
     ///
     /// For plain threads. Do not call it from a task or a loop thread: it blocks the whole
-    /// thread (use ``send(_:)`` there).
+    /// thread (use ``send(_:)`` there). A blocked thread cannot be cancelled; a receive
+    /// (room) or ``close()`` wakes it.
     /// - Parameter element: the element to send.
     /// - Throws: ``ChannelSendError`` with reason ``ChannelError/closed``, handing `element`
     ///   back, when the channel is closed before the element got in.
@@ -72,33 +83,38 @@ public final class BoundedAsyncChannel<Element: Sendable>: Sendable {
     /// Returns at once, without suspending, when an element is queued. Callable from any
     /// task; runs on the caller's executor and never hops.
     /// - Returns: the next element.
-    /// - Throws: ``ChannelError/closed`` once the channel is closed and drained.
-    ///   `CancellationError` when the task is cancelled while it waits; a cancelled receive
-    ///   never swallows an element: either it returns the element it was already given, or
-    ///   it throws and the element stays in the channel.
+    /// - Throws: ``ChannelError/closed`` once the channel is closed and drained;
+    ///   `CancellationError` when the task is cancelled while it waits.
+    /// - Cancellation: a cancelled wait throws `CancellationError` and has changed nothing:
+    ///   the element it did not take stays in the channel. A receive that was already
+    ///   handed an element returns it; one that finds an element queued does not wait and
+    ///   returns it even in a cancelled task.
     @inlinable
-    public nonisolated(nonsending) func recv() async throws -> Element {
+    public nonisolated(nonsending) func receive() async throws -> Element {
         try await storage.receive()
     }
 
-    /// Removes and returns the oldest element if there is one, without waiting.
+    /// Removes and returns the oldest element if there is one, without waiting; makes room
+    /// for one waiting sender.
     ///
-    /// Callable from any thread or task.
+    /// Callable from any thread or task; never blocks or suspends, and task cancellation
+    /// does not affect it.
     /// - Returns: the element, or nil when the channel is empty (open or closed).
     @inlinable
-    public func tryRecv() -> Element? {
+    public func tryReceive() -> Element? {
         storage.tryReceive()
     }
 
     /// Removes and returns the oldest element, blocking the calling thread while the channel
-    /// is empty.
+    /// is empty; makes room for one waiting sender.
     ///
     /// For plain threads. Do not call it from a task or a loop thread: it blocks the whole
-    /// thread (use ``recv()`` there).
+    /// thread (use ``receive()`` there). A blocked thread cannot be cancelled; ``close()``
+    /// wakes it.
     /// - Returns: the next element.
     /// - Throws: ``ChannelError/closed`` once the channel is closed and drained.
     @inlinable
-    public func recvSync() throws(ChannelError) -> Element {
+    public func receiveSync() throws(ChannelError) -> Element {
         try storage.receiveSync()
     }
 
@@ -106,7 +122,7 @@ public final class BoundedAsyncChannel<Element: Sendable>: Sendable {
     /// receiver wakes with ``ChannelError/closed``, and every waiting sender (task or thread)
     /// fails with ``ChannelError/closed`` and gets its element back.
     ///
-    /// Idempotent; callable from any thread or task.
+    /// Idempotent; callable from any thread or task; never blocks or suspends.
     @inlinable
     public func close() {
         storage.close()
@@ -120,4 +136,31 @@ public final class BoundedAsyncChannel<Element: Sendable>: Sendable {
     /// any thread.
     @inlinable
     public var count: Int { storage.count }
+}
+
+// MARK: Deprecated spellings
+
+// Each forwarder makes the same storage call as its new spelling, not a call to it: no async
+// frame of its own between the caller and the continuation, so no extra executor hop per wait.
+extension BoundedAsyncChannel {
+    /// Deprecated spelling of ``receive()``: the same operation, throws and cancellation.
+    @available(*, deprecated, renamed: "receive()")
+    @inlinable
+    public nonisolated(nonsending) func recv() async throws -> Element {
+        try await storage.receive()
+    }
+
+    /// Deprecated spelling of ``tryReceive()``: the same operation.
+    @available(*, deprecated, renamed: "tryReceive()")
+    @inlinable
+    public func tryRecv() -> Element? {
+        storage.tryReceive()
+    }
+
+    /// Deprecated spelling of ``receiveSync()``: the same operation and throws.
+    @available(*, deprecated, renamed: "receiveSync()")
+    @inlinable
+    public func recvSync() throws(ChannelError) -> Element {
+        try storage.receiveSync()
+    }
 }

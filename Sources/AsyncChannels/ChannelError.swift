@@ -1,5 +1,10 @@
 /// Why a channel operation failed.
 ///
+/// Receives throw it directly (``closed``), and so does ``BoundedAsyncChannel/init(capacity:)``
+/// (``invalidCapacity``); sends throw it as the ``ChannelSendError/reason`` of a
+/// ``ChannelSendError``, which hands the element back. A cancelled receive throws
+/// `CancellationError`, never a `ChannelError`.
+///
 /// Compare with the static members: `error == .closed`. New reasons may be added later,
 /// so a `switch` over them needs a default.
 public struct ChannelError: Error, Hashable, Sendable, CustomStringConvertible {
@@ -26,12 +31,15 @@ public struct ChannelError: Error, Hashable, Sendable, CustomStringConvertible {
     /// something, use the suspending `send`, or the blocking `sendSync`.
     public static let full = ChannelError(.full)
 
-    /// The sending task was cancelled while it waited for room; the element was not sent.
+    /// The sending task was cancelled while it waited for room in a bounded channel; the
+    /// element was not sent. Only ever a ``ChannelSendError/reason``, never thrown on its
+    /// own: a cancelled receive throws `CancellationError` instead.
     public static let cancelled = ChannelError(.cancelled)
 
     /// A bounded channel was created with a capacity below 1. Use a capacity of at least 1.
     public static let invalidCapacity = ChannelError(.invalidCapacity)
 
+    /// One sentence saying what went wrong, for logs and test failures.
     public var description: String {
         switch code {
         case .closed: "the channel is closed (and, for a receive, has no elements left)"
@@ -48,7 +56,8 @@ public struct ChannelSendError<Element: Sendable>: Error {
     /// The element that was not sent.
     public var element: Element
     /// Why: ``ChannelError/closed``, ``ChannelError/full`` (only `trySend`) or
-    /// ``ChannelError/cancelled`` (only the suspending `send` of a bounded channel).
+    /// ``ChannelError/cancelled`` (only the suspending `send` of a bounded channel, when its
+    /// task is cancelled while it waits for room).
     public var reason: ChannelError
 
     /// Creates an error for `element` that failed for `reason`.
@@ -60,5 +69,6 @@ public struct ChannelSendError<Element: Sendable>: Error {
 }
 
 extension ChannelSendError: CustomStringConvertible {
+    /// "send failed: " and the reason's description, for logs and test failures.
     public var description: String { "send failed: \(reason)" }
 }

@@ -1,5 +1,7 @@
 import EventLoop
+import Glibc
 import LoopTestSupport
+import LoopUtilities
 import Synchronization
 import Testing
 
@@ -28,7 +30,7 @@ import Testing
     }
 
     /// Consumers of every kind at once: tasks on two loops, a task on the global executor
-    /// and a plain thread in recvSync; producers are plain threads and a loop task.
+    /// and a plain thread in receiveSync; producers are plain threads and a loop task.
     @Test(.timeLimit(.minutes(1))) func mpmcDeliversEachElementExactlyOnce() async throws {
         let loopA = try LoopThread(name: "mpmc-a")
         let loopB = try LoopThread(name: "mpmc-b")
@@ -54,7 +56,7 @@ import Testing
         ]
         let threadConsumer = PlainThread {
             var got: [Tagged] = []
-            while let item = try? channel.recvSync() { got.append(item) }
+            while let item = try? channel.receiveSync() { got.append(item) }
             if !increasingPerProducer(got) { disordered.add(1) }
             received.append(contentsOf: got)
         }
@@ -90,8 +92,8 @@ import Testing
             let channel = AsyncChannel<Int>()
             let receiver: Task<Int, any Error> =
                 iteration % 2 == 0
-                ? Task(executorPreference: loop.dispatcher) { try await channel.recv() }
-                : Task { try await channel.recv() }
+                ? Task(executorPreference: loop.dispatcher) { try await channel.receive() }
+                : Task { try await channel.receive() }
             // Vary which event tends to come first.
             switch iteration % 3 {
             case 0:
@@ -113,11 +115,75 @@ import Testing
                 returned += 1
             case .failure(let error):
                 #expect(error is CancellationError)
-                #expect(channel.tryRecv() == iteration, "a cancelled receive swallowed the element")
+                #expect(channel.tryReceive() == iteration, "a cancelled receive swallowed the element")
                 leftInChannel += 1
             }
         }
         #expect(returned + leftInChannel == iterations)
+    }
+
+    /// A receive on an empty channel whose task is cancelled just as it registers: thousands
+    /// of rounds, in tasks on a loop and on the global executor. A plain thread holds the
+    /// channel's lock (as the `waitingReceivers` probe does) from before the receive starts
+    /// until a varying moment after it has drawn its id, so the receive is caught between
+    /// the start of its wait and its registration; a second plain thread cancels it as soon
+    /// as the lock is free, racing the receive for it. No element is ever sent, so each
+    /// round must end in `CancellationError`: a missed cancellation leaves the receive
+    /// waiting for good, and the time limit fails the test.
+    @Test(.timeLimit(.minutes(2))) func cancellationRacingTheRegistrationIsNeverMissed() async throws {
+        let loop = try LoopThread(name: "cancel-register")
+        defer { loop.shutdown() }
+        let rounds = 2000 * stressFactor
+        // Each round's channel goes to the lock holder, its receiving task to the canceller.
+        let channels = LockedValue<AsyncChannel<Int>?>(nil)
+        let receivers = LockedValue<Task<Int, any Error>?>(nil)
+        let locked = Counter()
+        let released = Counter()
+        let lockHolder = PlainThread {
+            for round in 0..<rounds {
+                var channel: AsyncChannel<Int>? = nil
+                while channel == nil {
+                    channel = channels.withLock { $0.take() }
+                    if channel == nil { sched_yield() }
+                }
+                let storage = channel!.storage
+                storage.state.withLock { _ in
+                    locked.add()
+                    // The receive has found the channel empty and started to wait.
+                    while storage.lastID.load(ordering: .relaxed) == 0 { sched_yield() }
+                    for _ in 0..<((round % 16) * 32) { spinLoopHint() }
+                }
+                released.add()
+            }
+        }
+        let canceller = PlainThread {
+            for round in 0..<rounds {
+                while released.value <= round { sched_yield() }
+                var receiver: Task<Int, any Error>? = nil
+                while receiver == nil {
+                    receiver = receivers.withLock { $0.take() }
+                    if receiver == nil { sched_yield() }
+                }
+                for _ in 0..<(round % 5) { spinLoopHint() }
+                receiver!.cancel()
+            }
+        }
+        var cancelled = 0
+        for round in 0..<rounds {
+            let channel = AsyncChannel<Int>()
+            channels.withLock { $0 = channel }
+            await waitUntil { locked.value > round }
+            let receiver: Task<Int, any Error> =
+                round % 3 == 0
+                ? Task { try await channel.receive() }
+                : Task(executorPreference: loop.dispatcher) { try await channel.receive() }
+            receivers.withLock { $0 = receiver }
+            if case .failure(let error) = await receiver.result, error is CancellationError { cancelled += 1 }
+            #expect(channel.waitingReceivers == 0)
+        }
+        await lockHolder.join()
+        await canceller.join()
+        #expect(cancelled == rounds)
     }
 
     /// Many receivers, some cancelled at random moments, while producers send: everything
@@ -132,12 +198,12 @@ import Testing
                 index % 2 == 0
                     ? Task(executorPreference: loop.dispatcher) { () -> [Int] in
                         var got: [Int] = []
-                        while let value = try? await channel.recv() { got.append(value) }
+                        while let value = try? await channel.receive() { got.append(value) }
                         return got
                     }
                     : Task { () -> [Int] in
                         var got: [Int] = []
-                        while let value = try? await channel.recv() { got.append(value) }
+                        while let value = try? await channel.receive() { got.append(value) }
                         return got
                     }
             }
@@ -152,7 +218,7 @@ import Testing
             channel.close()
             var all: [Int] = []
             for receiver in receivers { all += await receiver.value }
-            while let value = channel.tryRecv() { all.append(value) }
+            while let value = channel.tryReceive() { all.append(value) }
             #expect(all.sorted() == Array(0..<sent))
         }
     }
@@ -177,7 +243,7 @@ import Testing
             }
             let threads = (0..<2).map { _ in
                 PlainThread {
-                    while let payload = try? channel.recvSync() {
+                    while let payload = try? channel.receiveSync() {
                         total.add(payload.value)
                         count.add(1)
                     }

@@ -5,26 +5,26 @@ import Testing
 @testable import AsyncChannels
 
 @Suite struct AsyncChannelTests {
-    @Test func sendTryRecvCountAndFIFO() throws {
+    @Test func sendTryReceiveCountAndFIFO() throws {
         let channel = AsyncChannel<Int>()
         #expect(channel.count == 0)
-        #expect(channel.tryRecv() == nil)
+        #expect(channel.tryReceive() == nil)
         for value in 0..<100 { try channel.send(value) }
         #expect(channel.count == 100)
-        for value in 0..<100 { #expect(channel.tryRecv() == value) }
-        #expect(channel.tryRecv() == nil)
+        for value in 0..<100 { #expect(channel.tryReceive() == value) }
+        #expect(channel.tryReceive() == nil)
         #expect(!channel.isClosed)
     }
 
-    @Test(.timeLimit(.minutes(1))) func recvReturnsQueuedElementsInOrder() async throws {
+    @Test(.timeLimit(.minutes(1))) func receiveReturnsQueuedElementsInOrder() async throws {
         let channel = AsyncChannel<String>()
         try channel.send("a")
         try channel.send("b")
-        #expect(try await channel.recv() == "a")
-        #expect(try await channel.recv() == "b")
+        #expect(try await channel.receive() == "a")
+        #expect(try await channel.receive() == "b")
     }
 
-    @Test(.timeLimit(.minutes(1))) func recvWithAnElementReadyDoesNotSuspend() async throws {
+    @Test(.timeLimit(.minutes(1))) func receiveWithAnElementReadyDoesNotSuspend() async throws {
         let loop = try LoopThread(name: "no-suspend")
         defer { loop.shutdown() }
         let channel = AsyncChannel<Int>()
@@ -33,7 +33,7 @@ import Testing
         let (sum, jobs) = try await Task(executorPreference: dispatcher) { () throws -> (Int, Int) in
             let before = dispatcher.counters.jobsRun
             var sum = 0
-            for _ in 0..<1000 { sum += try await channel.recv() }
+            for _ in 0..<1000 { sum += try await channel.receive() }
             // Any suspension would have cost the loop a job per element.
             return (sum, dispatcher.counters.jobsRun - before)
         }.value
@@ -47,7 +47,7 @@ import Testing
         let channel = AsyncChannel<Int>()
         let dispatcher = loop.dispatcher
         let receiver = Task(executorPreference: dispatcher) { () throws -> (Int, Bool) in
-            let value = try await channel.recv()
+            let value = try await channel.receive()
             return (value, dispatcher.inLoop)
         }
         await waitUntil { channel.waitingReceivers == 1 }
@@ -60,7 +60,7 @@ import Testing
 
     @Test(.timeLimit(.minutes(1))) func oneElementWakesOneWaiter() async throws {
         let channel = AsyncChannel<Int>()
-        let receivers = (0..<3).map { _ in Task { try await channel.recv() } }
+        let receivers = (0..<3).map { _ in Task { try await channel.receive() } }
         await waitUntil { channel.waitingReceivers == 3 }
         try channel.send(1)
         await waitUntil { channel.waitingReceivers == 2 }
@@ -79,11 +79,11 @@ import Testing
         channel.close()
         #expect(channel.isClosed)
         #expect(channel.count == 2)
-        #expect(try await channel.recv() == 1)
-        #expect(channel.tryRecv() == 2)
-        await #expect(throws: ChannelError.closed) { try await channel.recv() }
-        #expect(throws: ChannelError.closed) { try channel.recvSync() }
-        #expect(channel.tryRecv() == nil)
+        #expect(try await channel.receive() == 1)
+        #expect(channel.tryReceive() == 2)
+        await #expect(throws: ChannelError.closed) { try await channel.receive() }
+        #expect(throws: ChannelError.closed) { try channel.receiveSync() }
+        #expect(channel.tryReceive() == nil)
     }
 
     @Test func sendAfterCloseHandsTheElementBackAndCloseIsIdempotent() {
@@ -104,12 +104,12 @@ import Testing
         let loop = try LoopThread(name: "close-wakes")
         defer { loop.shutdown() }
         let channel = AsyncChannel<Int>()
-        let onLoop = Task(executorPreference: loop.dispatcher) { try await channel.recv() }
-        let global = Task { try await channel.recv() }
+        let onLoop = Task(executorPreference: loop.dispatcher) { try await channel.receive() }
+        let global = Task { try await channel.receive() }
         let threadOutcome = Collector<String>()
         let thread = PlainThread {
             do throws(ChannelError) {
-                _ = try channel.recvSync()
+                _ = try channel.receiveSync()
                 threadOutcome.append("element")
             } catch {
                 threadOutcome.append(error == .closed ? "closed" : "other")
@@ -123,11 +123,11 @@ import Testing
         #expect(threadOutcome.all == ["closed"])
     }
 
-    @Test(.timeLimit(.minutes(1))) func recvSyncBlocksUntilAnElementArrives() async throws {
+    @Test(.timeLimit(.minutes(1))) func receiveSyncBlocksUntilAnElementArrives() async throws {
         let channel = AsyncChannel<Int>()
         let got = Collector<Int>()
         let thread = PlainThread {
-            while let value = try? channel.recvSync() { got.append(value) }
+            while let value = try? channel.receiveSync() { got.append(value) }
         }
         await waitUntil { channel.waitingReceivers == 1 }
         for value in 0..<100 { try channel.send(value) }
@@ -183,7 +183,7 @@ import Testing
         consumer.cancel()
         #expect(await consumer.value == 0)
         try channel.send(1)
-        #expect(channel.tryRecv() == 1)
+        #expect(channel.tryReceive() == 1)
     }
 
     @Test(.timeLimit(.minutes(1))) func largePayloadsArriveIntact() async throws {
@@ -225,16 +225,16 @@ import Testing
             for value in 0..<1000 { try channel.send(Payload(value, counter: counter)) }
             #expect(counter.live == 1000)
             for value in 0..<500 {
-                let payload = try await channel.recv()
+                let payload = try await channel.receive()
                 #expect(payload.value == value)
             }
             // The channel keeps no reference to what it handed out.
             #expect(counter.live == 500)
-            for _ in 0..<250 { _ = channel.tryRecv() }
+            for _ in 0..<250 { _ = channel.tryReceive() }
             #expect(counter.live == 250)
             // Hand-off to a waiting receiver keeps no reference either.
             let drained = AsyncChannel<Payload>()
-            let receiver = Task { try await drained.recv().value }
+            let receiver = Task { try await drained.receive().value }
             await waitUntil { drained.waitingReceivers == 1 }
             try drained.send(Payload(-1, counter: counter))
             #expect(try await receiver.value == -1)
@@ -253,9 +253,10 @@ import Testing
         let channel = AsyncChannel<Int>()
         for round in 0..<1000 {
             for value in 0..<64 { try channel.send(round * 64 + value) }
-            for _ in 0..<64 { _ = channel.tryRecv() }
+            for _ in 0..<64 { _ = channel.tryReceive() }
         }
-        // The ring grew once to hold 64 and never again.
-        #expect(channel.storage.state.withLock { $0.elements.capacity } == 64)
+        // The queue ends with two 32-slot blocks, the linked one and its spare: a steady
+        // stream reuses its blocks instead of allocating new ones.
+        #expect(channel.storage.queue.ownedSlots == 64)
     }
 }

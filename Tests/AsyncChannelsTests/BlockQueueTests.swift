@@ -142,7 +142,7 @@ import Testing
         let consumer = Task(executorPreference: loop.dispatcher) { () -> Bool in
             for round in 0..<rounds {
                 ready.add()
-                guard (try? await channel.recv()) == round else { return false }
+                guard (try? await channel.receive()) == round else { return false }
             }
             return true
         }
@@ -165,7 +165,7 @@ import Testing
             } else {
                 for round in 0..<rounds {
                     ready.add()
-                    if (try? channel.recvSync()) != round { mismatches.add() }
+                    if (try? channel.receiveSync()) != round { mismatches.add() }
                 }
             }
         }

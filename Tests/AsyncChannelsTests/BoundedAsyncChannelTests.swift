@@ -22,13 +22,13 @@ import Testing
             #expect(error.reason == .full)
             #expect(error.element == "c")
         }
-        #expect(channel.tryRecv() == "a")
+        #expect(channel.tryReceive() == "a")
         try channel.trySend("c")
         #expect(channel.count == 2)
         channel.close()
         #expect(throws: ChannelSendError<String>.self) { try channel.trySend("d") }
-        #expect(channel.tryRecv() == "b")
-        #expect(channel.tryRecv() == "c")
+        #expect(channel.tryReceive() == "b")
+        #expect(channel.tryReceive() == "c")
     }
 
     @Test(.timeLimit(.minutes(1))) func sendSuspendsWhileFull() async throws {
@@ -39,10 +39,10 @@ import Testing
         let sender = Task(executorPreference: loop.dispatcher) { try await channel.send(2) }
         await waitUntil { channel.waitingSenders == 1 }
         #expect(channel.count == 1)
-        #expect(try await channel.recv() == 1)
+        #expect(try await channel.receive() == 1)
         try await sender.value
         #expect(channel.count == 1)
-        #expect(try await channel.recv() == 2)
+        #expect(try await channel.receive() == 2)
     }
 
     @Test(.timeLimit(.minutes(1))) func sendSyncBlocksAPlainThreadWhileFull() async throws {
@@ -64,11 +64,11 @@ import Testing
         #expect(got == Array(0..<n))
     }
 
-    @Test(.timeLimit(.minutes(1))) func recvSyncAndSendSyncBetweenPlainThreads() async throws {
+    @Test(.timeLimit(.minutes(1))) func receiveSyncAndSendSyncBetweenPlainThreads() async throws {
         let channel = try BoundedAsyncChannel<Int>(capacity: 1)
         let got = Collector<Int>()
         let consumer = PlainThread {
-            while let value = try? channel.recvSync() { got.append(value) }
+            while let value = try? channel.receiveSync() { got.append(value) }
         }
         await onPlainThreads(1) { _ in
             for value in 0..<2000 { try? channel.sendSync(value) }
@@ -106,8 +106,8 @@ import Testing
             await threadSender.join()
             #expect(threadResult.all == [2])
             // The element queued before close is still received.
-            #expect(try await channel.recv().value == 0)
-            await #expect(throws: ChannelError.closed) { try await channel.recv() }
+            #expect(try await channel.receive().value == 0)
+            await #expect(throws: ChannelError.closed) { try await channel.receive() }
         }
         #expect(counter.live == 0)
     }
@@ -129,8 +129,8 @@ import Testing
         #expect(error?.reason == .cancelled)
         #expect(error?.element == 1)
         #expect(channel.waitingSenders == 0)
-        #expect(channel.tryRecv() == 0)
-        #expect(channel.tryRecv() == nil)
+        #expect(channel.tryReceive() == 0)
+        #expect(channel.tryReceive() == nil)
     }
 
     /// A send racing its cancellation and a receive: the element is either in the channel
@@ -150,11 +150,11 @@ import Testing
                 }
             }
             if iteration % 2 == 0 { await waitUntil { channel.waitingSenders == 1 } }
-            async let first = channel.recv()
+            async let first = channel.receive()
             sender.cancel()
             #expect(try await first == -1)
             let handedBack = await sender.value
-            let inChannel = channel.tryRecv()
+            let inChannel = channel.tryReceive()
             #expect((handedBack == iteration) != (inChannel == iteration), "lost or duplicated")
         }
     }
@@ -176,7 +176,7 @@ import Testing
         }
         let threadConsumer = PlainThread {
             var got: [Tagged] = []
-            while let item = try? channel.recvSync() { got.append(item) }
+            while let item = try? channel.receiveSync() { got.append(item) }
             if !increasingPerProducer(got) { disordered.add(1) }
             received.append(contentsOf: got)
         }

@@ -1,10 +1,27 @@
 import AsyncChannels
 import EventLoop
+import Foundation  // only for Thread, a plain OS thread, as in AsyncChannel's example
 import LoopTestSupport
 import Testing
 
-// The code samples of the DocC article `ChoosingAChannel.md`, verbatim, so that they are
-// proven to compile and to do what the article says. Keep the two in step.
+// The code samples of the DocC article `ChoosingAChannel.md` and of `AsyncChannel`'s type
+// documentation, verbatim, so that they are proven to compile and to do what the text says.
+// Keep them in step.
+
+// `AsyncChannel`'s type documentation.
+func squares(upTo n: Int) async -> [Int] {
+    let results = AsyncChannel<Int>()
+    let worker = Thread {  // any plain thread: a send never blocks
+        for i in 1...n { try? results.send(i * i) }
+        results.close()
+    }
+    worker.start()
+    var squares: [Int] = []
+    for await square in results { squares.append(square) }  // a task, e.g. on a Dispatcher
+    return squares
+}
+
+// `ChoosingAChannel.md`.
 
 /// Runs on any plain thread: a pool worker, a blocking I/O thread, a C callback.
 func finishJob(_ id: Int, results: AsyncChannel<String>) {
@@ -26,7 +43,7 @@ func collectResults(_ results: AsyncChannel<String>, on loop: LoopThread) async 
 
 /// The body of a dedicated thread that performs blocking calls for async code.
 func serveBlockingRequests(_ requests: AsyncChannel<Int>, replies: AsyncChannel<Int>) {
-    while let request = try? requests.recvSync() {  // throws once closed and drained
+    while let request = try? requests.receiveSync() {  // throws once closed and drained
         try? replies.send(request * 2)
     }
 }
@@ -48,6 +65,10 @@ func offerJob(_ job: Int, to jobs: BoundedAsyncChannel<Int>) -> Bool {
 }
 
 @Suite struct DocSnippetsTests {
+    @Test(.timeLimit(.minutes(1))) func asyncChannelTypeExample() async {
+        #expect(await squares(upTo: 5) == [1, 4, 9, 16, 25])
+    }
+
     @Test(.timeLimit(.minutes(1))) func resultsFromPlainThreads() async throws {
         let loop = try LoopThread(name: "docs")
         defer { loop.shutdown() }
@@ -66,7 +87,7 @@ func offerJob(_ job: Int, to jobs: BoundedAsyncChannel<Int>) -> Bool {
         let server = PlainThread { serveBlockingRequests(requests, replies: replies) }
         for request in 1...3 { try requests.send(request) }
         var got: [Int] = []
-        for _ in 1...3 { got.append(try await replies.recv()) }
+        for _ in 1...3 { got.append(try await replies.receive()) }
         requests.close()
         await server.join()
         #expect(got == [2, 4, 6])

@@ -17,8 +17,8 @@ struct ReliabilityChannelFaultTests {
         let loop = try LoopThread(name: "dies")
         let dispatcher = loop.dispatcher
         let channel = AsyncChannel<Int>()
-        let gotElement = Task(executorPreference: dispatcher) { try await channel.recv() }
-        let cancelled = Task(executorPreference: dispatcher) { try await channel.recv() }
+        let gotElement = Task(executorPreference: dispatcher) { try await channel.receive() }
+        let cancelled = Task(executorPreference: dispatcher) { try await channel.receive() }
         await receivers(channel, reach: 2)
         loop.shutdown()
         #expect(dispatcher.isShutDown)
@@ -29,7 +29,7 @@ struct ReliabilityChannelFaultTests {
         cancelled.cancel()
         await #expect(throws: CancellationError.self) { try await cancelled.value }
 
-        let closed = Task(executorPreference: dispatcher) { try await channel.recv() }
+        let closed = Task(executorPreference: dispatcher) { try await channel.receive() }
         await receivers(channel, reach: 1)
         channel.close()
         await #expect(throws: ChannelError.closed) { try await closed.value }
@@ -44,10 +44,10 @@ struct ReliabilityChannelFaultTests {
         let sender = Task(executorPreference: dispatcher) { try await channel.send(2) }
         await waitUntil { channel.waitingSenders == 1 }
         loop.shutdown()
-        #expect(channel.tryRecv() == 1)  // makes room: the waiting sender's element moves in
+        #expect(channel.tryReceive() == 1)  // makes room: the waiting sender's element moves in
         try await sender.value
-        #expect(channel.tryRecv() == 2)
-        let receiver = Task(executorPreference: dispatcher) { try await channel.recv() }
+        #expect(channel.tryReceive() == 2)
+        let receiver = Task(executorPreference: dispatcher) { try await channel.receive() }
         await waitUntil { channel.waitingReceivers == 1 }
         try channel.trySend(3)
         #expect(try await receiver.value == 3)
@@ -55,7 +55,7 @@ struct ReliabilityChannelFaultTests {
 
     /// A plain thread keeps sending while the consumer's loop shuts down: every element is
     /// either received by the consumer (before or after the loop died) or still in the
-    /// channel, where `tryRecv` drains it.
+    /// channel, where `tryReceive` drains it.
     @Test func plainThreadSendingWhileTheConsumersLoopShutsDownLosesNothing() async throws {
         let total = 20_000 * stressFactor
         let live = LiveCounter()
@@ -67,7 +67,7 @@ struct ReliabilityChannelFaultTests {
         let consumer = Task(executorPreference: dispatcher) {
             // Stops receiving once it notices that its loop is gone, leaving the rest queued.
             while !dispatcher.isShutDown {
-                guard let payload = try? await channel.recv() else { return }
+                guard let payload = try? await channel.receive() else { return }
                 received.insert(payload.value)
                 halfway.add()
             }
@@ -81,7 +81,7 @@ struct ReliabilityChannelFaultTests {
         channel.close()  // wakes the consumer if it waits on an empty channel
         await consumer.value
         let drained = Bitmap(count: total)
-        while let payload = channel.tryRecv() { drained.insert(payload.value) }
+        while let payload = channel.tryReceive() { drained.insert(payload.value) }
         let (missing, duplicated) = Bitmap.partition([received, drained], count: total)
         #expect(missing == 0 && duplicated == 0)
         #expect(received.count + drained.count == total)
@@ -105,7 +105,7 @@ struct ReliabilityChannelInputTests {
         try channel.sendSync(10_000)
         try await channel.send(10_001)
         #expect(channel.count == 10_002)
-        #expect(channel.tryRecv() == 0)
+        #expect(channel.tryReceive() == 0)
     }
 
     @Test func everyCallOnAClosedAsyncChannel() async throws {
@@ -123,10 +123,10 @@ struct ReliabilityChannelInputTests {
             #expect("\(error)".contains("closed"))
         }
         // The queued element is still delivered, then every receive says closed.
-        #expect(try channel.recvSync().value == 1)
-        #expect(channel.tryRecv() == nil)
-        #expect(throws: ChannelError.closed) { try channel.recvSync() }
-        await #expect(throws: ChannelError.closed) { try await channel.recv() }
+        #expect(try channel.receiveSync().value == 1)
+        #expect(channel.tryReceive() == nil)
+        #expect(throws: ChannelError.closed) { try channel.receiveSync() }
+        await #expect(throws: ChannelError.closed) { try await channel.receive() }
         var iterator = channel.makeAsyncIterator()
         #expect(await iterator.next() == nil)
         #expect(await iterator.next() == nil)
@@ -154,17 +154,17 @@ struct ReliabilityChannelInputTests {
             #expect(error?.reason == .closed && error?.element == 2, "attempt \(attempt)")
         }
         #expect(channel.count == 1)
-        #expect(try channel.recvSync() == 1)
-        #expect(throws: ChannelError.closed) { try channel.recvSync() }
-        await #expect(throws: ChannelError.closed) { try await channel.recv() }
-        #expect(channel.tryRecv() == nil)
+        #expect(try channel.receiveSync() == 1)
+        #expect(throws: ChannelError.closed) { try channel.receiveSync() }
+        await #expect(throws: ChannelError.closed) { try await channel.receive() }
+        #expect(channel.tryReceive() == nil)
     }
 
     @Test func cancelledCallsOnAnEmptyOpenChannelThrowCancellation() async throws {
         let channel = AsyncChannel<Int>()
         let receive = Task {
             withUnsafeCurrentTask { $0?.cancel() }
-            return try await channel.recv()
+            return try await channel.receive()
         }
         await #expect(throws: CancellationError.self) { try await receive.value }
         let bounded = try BoundedAsyncChannel<Int>(capacity: 1)

@@ -70,22 +70,22 @@ struct ReliabilityModelTests {
                             try #require(!model.closed, "send succeeded on a closed channel; \(context)")
                             model.queue.append(next)
                         }
-                    case 2:  // tryRecv
-                        try #require(channel.tryRecv()?.value == model.queue.first, "tryRecv; \(context)")
+                    case 2:  // tryReceive
+                        try #require(channel.tryReceive()?.value == model.queue.first, "tryReceive; \(context)")
                         if !model.queue.isEmpty { model.queue.removeFirst() }
-                    case 3 where !model.queue.isEmpty || model.closed:  // recv that cannot suspend
+                    case 3 where !model.queue.isEmpty || model.closed:  // receive that cannot suspend
                         do {
-                            let value = try await channel.recv().value
-                            try #require(value == model.queue.first, "recv; \(context)")
+                            let value = try await channel.receive().value
+                            try #require(value == model.queue.first, "receive; \(context)")
                             model.queue.removeFirst()
                         } catch {
-                            try #require(model.queue.isEmpty && model.closed, "recv threw \(error); \(context)")
+                            try #require(model.queue.isEmpty && model.closed, "receive threw \(error); \(context)")
                             try #require(error as? ChannelError == .closed, "\(context)")
                         }
-                    case 4 where !model.queue.isEmpty || model.closed:  // recvSync that cannot block
-                        switch Result(catching: { () throws(ChannelError) in try channel.recvSync().value }) {
+                    case 4 where !model.queue.isEmpty || model.closed:  // receiveSync that cannot block
+                        switch Result(catching: { () throws(ChannelError) in try channel.receiveSync().value }) {
                         case .success(let value):
-                            try #require(value == model.queue.first, "recvSync; \(context)")
+                            try #require(value == model.queue.first, "receiveSync; \(context)")
                             model.queue.removeFirst()
                         case .failure(let error):
                             try #require(model.queue.isEmpty && model.closed && error == .closed, "\(context)")
@@ -97,15 +97,15 @@ struct ReliabilityModelTests {
                         if !model.queue.isEmpty { model.queue.removeFirst() }
                     case 6:  // receive in a cancelled task: returns a queued element or throws, losing nothing
                         let result = await Self.inCancelledTask { () -> Result<Int, any Error> in
-                            do { return .success(try await channel.recv().value) } catch { return .failure(error) }
+                            do { return .success(try await channel.receive().value) } catch { return .failure(error) }
                         }
                         switch result {
                         case .success(let value):
-                            try #require(value == model.queue.first, "cancelled recv; \(context)")
+                            try #require(value == model.queue.first, "cancelled receive; \(context)")
                             model.queue.removeFirst()
                         case .failure(let error):
                             let expected = model.queue.isEmpty && (model.closed || error is CancellationError)
-                            try #require(expected, "cancelled recv threw \(error); \(context)")
+                            try #require(expected, "cancelled receive threw \(error); \(context)")
                         }
                     case 7 where rng.oneIn(4):
                         channel.close()
@@ -187,20 +187,20 @@ struct ReliabilityModelTests {
                             try #require(!model.closed && !model.isFull, "cancelled send succeeded; \(context)")
                             model.queue.append(id)
                         }
-                    case 5:  // tryRecv
-                        try #require(channel.tryRecv()?.value == model.queue.first, "tryRecv; \(context)")
+                    case 5:  // tryReceive
+                        try #require(channel.tryReceive()?.value == model.queue.first, "tryReceive; \(context)")
                         if !model.queue.isEmpty { model.queue.removeFirst() }
-                    case 6 where !model.queue.isEmpty || model.closed:  // recv that cannot suspend
+                    case 6 where !model.queue.isEmpty || model.closed:  // receive that cannot suspend
                         do {
-                            try #require(try await channel.recv().value == model.queue.first, "recv; \(context)")
+                            try #require(try await channel.receive().value == model.queue.first, "receive; \(context)")
                             model.queue.removeFirst()
                         } catch {
-                            try #require(model.queue.isEmpty && model.closed, "recv threw \(error); \(context)")
+                            try #require(model.queue.isEmpty && model.closed, "receive threw \(error); \(context)")
                         }
-                    case 7 where !model.queue.isEmpty || model.closed:  // recvSync that cannot block
-                        switch Result(catching: { () throws(ChannelError) in try channel.recvSync().value }) {
+                    case 7 where !model.queue.isEmpty || model.closed:  // receiveSync that cannot block
+                        switch Result(catching: { () throws(ChannelError) in try channel.receiveSync().value }) {
                         case .success(let value):
-                            try #require(value == model.queue.first, "recvSync; \(context)")
+                            try #require(value == model.queue.first, "receiveSync; \(context)")
                             model.queue.removeFirst()
                         case .failure(let error):
                             try #require(model.queue.isEmpty && model.closed && error == .closed, "\(context)")

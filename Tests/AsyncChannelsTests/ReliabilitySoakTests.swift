@@ -76,7 +76,7 @@ struct ReliabilitySoakTests {
         }
 
         // Consumers: a task on each loop and one on the global executor, which now and then
-        // receive in a child task that is cancelled, and a plain thread in recvSync. Each
+        // receive in a child task that is cancelled, and a plain thread in receiveSync. Each
         // stops once it sees the channel closed, so that some elements stay queued.
         let logs = (0..<4).map { _ in ConsumerLog(total: total, producers: producers) }
         @Sendable func consumerTask(_ index: Int, prefer executor: (any TaskExecutor)?) async {
@@ -84,7 +84,7 @@ struct ReliabilitySoakTests {
             var rng = SeededRandom(seed: seed &+ 100 &+ UInt64(index))
             while !channel.isClosed {
                 if rng.oneIn(50) {
-                    let child = Task(executorPreference: executor) { try await channel.recv() }
+                    let child = Task(executorPreference: executor) { try await channel.receive() }
                     if rng.oneIn(2) { await Task.yield() }
                     child.cancel()
                     switch await child.result {
@@ -93,7 +93,7 @@ struct ReliabilitySoakTests {
                     case .failure: log.cancelledReceives += 1
                     }
                 } else {
-                    do { log.record(try await channel.recv().value) } catch { return }
+                    do { log.record(try await channel.receive().value) } catch { return }
                 }
             }
         }
@@ -102,7 +102,7 @@ struct ReliabilitySoakTests {
         let c2 = Task.detached { await consumerTask(2, prefer: nil) }
         let c3 = PlainThread(name: "soak-c3") {
             while !channel.isClosed {
-                guard let element = try? channel.recvSync() else { return }
+                guard let element = try? channel.receiveSync() else { return }
                 logs[3].record(element.value)
             }
         }
@@ -119,7 +119,7 @@ struct ReliabilitySoakTests {
         // Whatever the consumers left is still in the channel.
         let drained = Bitmap(count: total)
         let leftInChannel = channel.count
-        while let element = channel.tryRecv() { drained.insert(element.value) }
+        while let element = channel.tryReceive() { drained.insert(element.value) }
         #expect(drained.count == leftInChannel)
         #expect(channel.count == 0 && channel.isClosed)
         #expect(live.live == 0, "every payload received, handed back or drained was released")

@@ -1,4 +1,4 @@
-/// A channel storage that a task can receive from: ``ChannelStorage`` (bounded) and
+/// A channel storage that a task can receive from: ``BoundedChannelStorage`` and
 /// ``UnboundedChannelStorage``.
 @usableFromInline
 protocol ReceivingStorage<Element>: Sendable {
@@ -7,17 +7,17 @@ protocol ReceivingStorage<Element>: Sendable {
     /// `.closed` once closed and drained.
     func receiveWithoutWaiting() throws(ChannelError) -> Element?
     /// Receives after ``receiveWithoutWaiting()`` returned nil, suspending while empty and
-    /// open; throws once closed and drained, or `CancellationError` when cancelled while
-    /// waiting (then no element was taken).
+    /// open; throws ``ChannelError/closed`` once closed and drained, or `CancellationError`
+    /// when the task is cancelled while it waits (then nothing changed: no element taken).
     nonisolated(nonsending) func receiveWaiting() async throws -> Element
 }
 
-extension ChannelStorage: ReceivingStorage {}
+extension BoundedChannelStorage: ReceivingStorage {}
 extension UnboundedChannelStorage: ReceivingStorage {}
 
 extension ReceivingStorage {
     /// Receives, suspending the task while the channel is empty and open: the channels'
-    /// `recv()`. A ready element is taken before any `await`. Always inlined, as
+    /// `receive()`. A ready element is taken before any `await`. Always inlined, as
     /// `receiveWaiting()` is: each async frame between the caller and the continuation adds
     /// an executor hop per wait.
     @inlinable

@@ -14,27 +14,11 @@ public import Synchronization
 @usableFromInline
 struct UnboundedWaiters<Element: Sendable>: ~Copyable {
     @usableFromInline var receivers: RingBuffer<(id: UInt64, token: ReceiveWaiter<Element>)>
-    @usableFromInline let queue: BlockQueue<Element>
 
     @inlinable
-    init(queue: BlockQueue<Element>) {
+    init() {
         receivers = RingBuffer(minimumCapacity: 2)
-        self.queue = queue
     }
-
-    /// What the element queue holds, for tests: `elements.capacity` is the number of element
-    /// slots it owns (linked blocks plus its spare block). Call only while the queue is idle.
-    @usableFromInline
-    var elements: QueueFootprint { QueueFootprint(capacity: queue.ownedSlots) }
-}
-
-/// The storage the element queue owns (see ``UnboundedWaiters/elements``).
-@usableFromInline
-struct QueueFootprint {
-    @usableFromInline var capacity: Int
-
-    @inlinable
-    init(capacity: Int) { self.capacity = capacity }
 }
 
 /// The core of ``AsyncChannel``: a lock-free queue for the elements, and a lock for the
@@ -47,8 +31,16 @@ struct QueueFootprint {
 /// counts itself in `waitingReceivers`, looks at the queue once more and registers. Those
 /// two orders ("write, then check" and "count, then check") are sequentially consistent,
 /// so a send and a registering receiver cannot both miss each other: no wake-up is lost.
+///
+/// A waiting task registers without looking at cancellation; after the lock is released
+/// (still inside the continuation's closure) it reads `Task.isCancelled` once and, when it
+/// is set, runs the same removal as its cancellation handler, ``cancelReceive(id:)``. A
+/// handler that ran before the registration set the flag before it took the lock, so the
+/// read after the registration sees it; a handler that runs later finds the entry; a
+/// removal that finds nothing (the other one, a hand-off or a close came first) does nothing.
 @usableFromInline
 final class UnboundedChannelStorage<Element: Sendable>: Sendable {
+    /// The elements. Lock-free; its own `ownedSlots` tells tests how much storage it holds.
     @usableFromInline
     let queue: BlockQueue<Element>
 
@@ -64,14 +56,15 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
     @usableFromInline
     let lastID = Atomic<UInt64>(0)
 
+    /// The waiting receivers, and the lock that orders their registration against
+    /// hand-offs, closes and cancellations. It protects only the receivers' ring.
     @usableFromInline
     let state: LockedValue<UnboundedWaiters<Element>>
 
     @inlinable
     init() {
-        let queue = BlockQueue<Element>()
-        self.queue = queue
-        state = LockedValue(UnboundedWaiters(queue: queue))
+        queue = BlockQueue()
+        state = LockedValue(UnboundedWaiters())
     }
 
     deinit {
@@ -156,14 +149,14 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
     enum RegisterAction {
         case element(Element)
         case closed
-        case cancelled
+        /// The receiver now waits; its token is resumed later by a send, close or cancel.
         case suspended
     }
 
     /// Under the lock: counts the receiver, checks the queue once more, and registers
-    /// `token` when it is still empty and open (unless `isCancelled`).
+    /// `token` when it is still empty and open.
     @inlinable
-    func register(id: UInt64, token: ReceiveWaiter<Element>, isCancelled: Bool) -> RegisterAction {
+    func register(id: UInt64, token: ReceiveWaiter<Element>) -> RegisterAction {
         state.withLock { waiters in
             // Sequentially consistent: the receiver half of the pairing; `pop` follows it with
             // an SC fence and a load of the tail.
@@ -173,11 +166,8 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
             case .element(let element): action = .element(element)
             case .closed: action = .closed
             case .empty:
-                if !isCancelled {
-                    waiters.receivers.append((id, token))
-                    return .suspended
-                }
-                action = .cancelled
+                waiters.receivers.append((id, token))
+                return .suspended
             }
             // Relaxed: see `waitingReceivers`.
             waitingReceivers.subtract(1, ordering: .relaxed)
@@ -192,10 +182,11 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
         try popSpinning()
     }
 
-    /// The waiting half of `receive()`: registers, suspends until a send or close, and
-    /// takes the element under the lock. Call after ``popSpinning()`` found nothing.
+    /// The waiting half of `receive()`: registers, suspends until a send, a close or a
+    /// cancellation, and takes the element under the lock. Call after ``popSpinning()``
+    /// found nothing.
     ///
-    /// Always inlined into `recv()` and the iterator: as an async frame of its own between
+    /// Always inlined into `receive()` and the iterator: as an async frame of its own between
     /// them and the continuation, its return costs one more executor hop per wait
     /// (`swift_task_switch`, which takes the task's status-record lock when the task has an
     /// executor preference): 3 hops per suspended receive instead of 2.
@@ -206,29 +197,18 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
         let id = lastID.add(1, ordering: .relaxed).newValue
         let element = try await withCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Element, any Error>) in
-                // Task.isCancelled is read under the lock that onCancel takes: a cancellation
-                // that came first is seen here; one that comes later finds our entry.
-                switch register(id: id, token: .task(continuation), isCancelled: Task.isCancelled) {
+                switch register(id: id, token: .task(continuation)) {
                 case .suspended:
-                    break
+                    // The one read of the flag, after the registration: see the type's comment.
+                    if Task.isCancelled { cancelReceive(id: id) }
                 case .element(let element):
                     continuation.resume(returning: element)
                 case .closed:
                     continuation.resume(throwing: ChannelError.closed)
-                case .cancelled:
-                    continuation.resume(throwing: CancellationError())
                 }
             }
         } onCancel: {
-            // Only a receiver that still waits holds no element: cancelling it loses nothing.
-            // One already handed an element keeps it.
-            if let waiter = cancelReceive(id: id) {
-                if case .task(let continuation) = waiter {
-                    continuation.resume(throwing: CancellationError())
-                } else {
-                    preconditionFailure("a blocked thread's receive cannot be cancelled")
-                }
-            }
+            cancelReceive(id: id)
         }
         // The element was popped under `state`'s lock by whoever resumed us. A resume that
         // comes before the registering closure has returned lets this task continue on the
@@ -239,15 +219,19 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
         return element
     }
 
-    /// Removes a waiting receiver; nil when a send or close already resumed it.
+    /// Removes a waiting receiver and resumes it with `CancellationError`; does nothing when
+    /// a hand-off, a close or the other cancellation check already removed it (a receiver
+    /// that was handed an element keeps it, so cancelling loses nothing). Any thread; takes
+    /// the lock, resumes outside it.
     @usableFromInline
-    func cancelReceive(id: UInt64) -> ReceiveWaiter<Element>? {
-        state.withLock { waiters in
+    func cancelReceive(id: UInt64) {
+        let waiter = state.withLock { waiters -> ReceiveWaiter<Element>? in
             guard let entry = waiters.receivers.removeFirst(where: { $0.id == id }) else { return nil }
             // Relaxed: see `waitingReceivers`.
             waitingReceivers.subtract(1, ordering: .relaxed)
             return entry.token
         }
+        waiter?.resumeCancelled()
     }
 
     /// Receives, blocking the calling thread while the channel is empty and open.
@@ -259,14 +243,15 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
 
     @usableFromInline
     func receiveSyncSlow() throws(ChannelError) -> Element {
-        let waiter = ThreadWaiter<Result<Element, ChannelError>>()
+        let thread = BlockedThread<Result<Element, ChannelError>>()
+        // Relaxed: only uniqueness matters.
         let id = lastID.add(1, ordering: .relaxed).newValue
-        switch register(id: id, token: .thread(waiter), isCancelled: false) {
+        switch register(id: id, token: .thread(thread)) {
         case .suspended:
-            return try waiter.wait().get()
+            return try thread.wait().get()
         case .element(let element):
             return element
-        case .closed, .cancelled:
+        case .closed:
             throw .closed
         }
     }

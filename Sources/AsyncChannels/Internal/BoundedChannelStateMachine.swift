@@ -1,26 +1,30 @@
 public import LoopUtilities
 
-/// The state of a channel, bounded or not, as a pure state machine: each event (send,
+/// The state of a ``BoundedAsyncChannel`` as a pure state machine: each event (send,
 /// receive, suspend, cancel, close) mutates the state and returns the action the caller
-/// performs after it has released the lock (resume a continuation, unpark a thread).
+/// performs after it has released the lock (resume a continuation, wake a blocked thread).
 ///
-/// `Receiver` and `Sender` are opaque tokens for waiters (a continuation or a parked
-/// thread in the channel; plain integers in the unit tests). The machine never resumes
-/// anything itself.
+/// `Receiver` and `Sender` are opaque tokens for waiters (a ``ReceiveWaiter`` or a
+/// ``SendWaiter`` in the channel; plain integers in the unit tests). The machine never
+/// resumes anything itself, and it knows nothing of cancellation: a cancelled waiter is
+/// removed by ``cancelReceive(id:)`` or ``cancelSend(id:)``, whoever notices the
+/// cancellation first.
 ///
 /// Invariants:
+/// - `elements.count <= capacity`;
 /// - receivers wait only while `elements` is empty;
-/// - senders wait only while `elements.count == capacity` (bounded channels only);
+/// - senders wait only while `elements.count == capacity`;
 /// - once `isClosed`, nobody waits and nothing is added.
 @usableFromInline
-struct ChannelStateMachine<Element, Receiver, Sender>: ~Copyable {
+struct BoundedChannelStateMachine<Element, Receiver, Sender>: ~Copyable {
     @usableFromInline var elements: RingBuffer<Element>
     @usableFromInline var receivers: RingBuffer<(id: UInt64, token: Receiver)>
     @usableFromInline var senders: RingBuffer<(id: UInt64, token: Sender, element: Element)>
     @usableFromInline let capacity: Int
     @usableFromInline var isClosed = false
 
-    /// A machine for a channel holding at most `capacity` elements (`Int.max`: unbounded).
+    /// A machine for a channel holding at most `capacity` elements (at least 1). The
+    /// element ring starts small and grows up to `capacity` as it fills.
     @inlinable
     init(capacity: Int) {
         precondition(capacity >= 1, "a channel's capacity must be at least 1")
@@ -50,7 +54,7 @@ struct ChannelStateMachine<Element, Receiver, Sender>: ~Copyable {
         case enqueued
         /// Resume this waiting receiver with the element.
         case handOff(Element, to: Receiver)
-        /// The channel is full (bounded only); the element is handed back.
+        /// The channel is full; the element is handed back.
         case full(Element)
         /// The channel is closed; the element is handed back.
         case closed(Element)
@@ -75,27 +79,18 @@ struct ChannelStateMachine<Element, Receiver, Sender>: ~Copyable {
         case enqueued
         case handOff(Element, to: Receiver)
         case closed(Element)
-        /// The task was cancelled before it could wait; the element is handed back.
-        case cancelled(Element)
         /// The sender now waits; its token is resumed later by a receive, close or cancel.
         case suspended
     }
 
-    /// A send that waits for room: registers `token` with the element when full, unless
-    /// `isCancelled` (read under the same lock the cancel handler takes).
+    /// A send that waits for room: registers `token` with the element when full.
     @inlinable
-    mutating func sendOrSuspend(
-        _ element: consuming Element,
-        id: UInt64,
-        token: Sender,
-        isCancelled: Bool
-    ) -> SuspendSendAction {
+    mutating func sendOrSuspend(_ element: consuming Element, id: UInt64, token: Sender) -> SuspendSendAction {
         switch send(element) {
         case .enqueued: return .enqueued
         case .handOff(let element, let receiver): return .handOff(element, to: receiver)
         case .closed(let element): return .closed(element)
         case .full(let element):
-            if isCancelled { return .cancelled(element) }
             senders.append((id, token, element))
             return .suspended
         }
@@ -141,21 +136,17 @@ struct ChannelStateMachine<Element, Receiver, Sender>: ~Copyable {
     enum SuspendReceiveAction {
         case element(Element, resumeSender: Sender?)
         case closed
-        /// The task was cancelled before it could wait.
-        case cancelled
         /// The receiver now waits; its token is resumed later by a send, close or cancel.
         case suspended
     }
 
-    /// A receive that waits: registers `token` when empty, unless `isCancelled` (read
-    /// under the same lock the cancel handler takes).
+    /// A receive that waits: registers `token` when empty.
     @inlinable
-    mutating func receiveOrSuspend(id: UInt64, token: Receiver, isCancelled: Bool) -> SuspendReceiveAction {
+    mutating func receiveOrSuspend(id: UInt64, token: Receiver) -> SuspendReceiveAction {
         switch receive() {
         case .element(let element, let sender): return .element(element, resumeSender: sender)
         case .closed: return .closed
         case .empty:
-            if isCancelled { return .cancelled }
             receivers.append((id, token))
             return .suspended
         }

@@ -1,55 +1,20 @@
 public import LoopUtilities
 public import Synchronization
 
-/// A waiting receiver: a suspended task or a blocked plain thread.
+/// The core of ``BoundedAsyncChannel``: the state machine behind a lock, and the actions it
+/// returns performed after the lock is released, so that no continuation is resumed and no
+/// thread is woken while the lock is held.
+///
+/// A wait registers its waiter under the lock without looking at cancellation; after the
+/// lock is released (still inside the continuation's closure) it reads `Task.isCancelled`
+/// once and, when it is set, runs the same removal as its cancellation handler. A handler
+/// that ran before the registration set the flag before it took the lock, so the read
+/// after the registration sees it; a handler that runs later finds the entry; a removal
+/// that finds nothing (the other one, or a send, receive or close, came first) does nothing.
 @usableFromInline
-enum ReceiveWaiter<Element: Sendable>: Sendable {
-    case task(UnsafeContinuation<Element, any Error>)
-    case thread(ThreadWaiter<Result<Element, ChannelError>>)
-
-    /// Resumes the waiter with an element. Call outside the channel's lock.
-    @inlinable
-    func resume(returning element: Element) {
-        switch self {
-        case .task(let continuation): continuation.resume(returning: element)
-        case .thread(let waiter): waiter.deliver(.success(element))
-        }
-    }
-
-    /// Resumes the waiter with the closed error. Call outside the channel's lock.
-    @inlinable
-    func resumeClosed() {
-        switch self {
-        case .task(let continuation): continuation.resume(throwing: ChannelError.closed)
-        case .thread(let waiter): waiter.deliver(.failure(.closed))
-        }
-    }
-}
-
-/// A sender waiting for room in a bounded channel: a suspended task or a blocked thread.
-/// Its element waits in the state machine, not here.
-@usableFromInline
-enum SendWaiter<Element: Sendable>: Sendable {
-    case task(UnsafeContinuation<Result<Void, ChannelSendError<Element>>, Never>)
-    case thread(ThreadWaiter<Result<Void, ChannelSendError<Element>>>)
-
-    /// Resumes the waiter. Call outside the channel's lock.
-    @inlinable
-    func resume(_ result: Result<Void, ChannelSendError<Element>>) {
-        switch self {
-        case .task(let continuation): continuation.resume(returning: result)
-        case .thread(let waiter): waiter.deliver(result)
-        }
-    }
-}
-
-/// The shared core of ``AsyncChannel`` and ``BoundedAsyncChannel``: the state machine
-/// behind a lock, and the actions it returns performed after the lock is released, so
-/// that no continuation is resumed and no thread is woken while the lock is held.
-@usableFromInline
-final class ChannelStorage<Element: Sendable>: Sendable {
+final class BoundedChannelStorage<Element: Sendable>: Sendable {
     @usableFromInline
-    typealias Machine = ChannelStateMachine<Element, ReceiveWaiter<Element>, SendWaiter<Element>>
+    typealias Machine = BoundedChannelStateMachine<Element, ReceiveWaiter<Element>, SendWaiter<Element>>
 
     @usableFromInline
     let state: LockedValue<Machine>
@@ -111,19 +76,17 @@ final class ChannelStorage<Element: Sendable>: Sendable {
         case .full(let element):
             pending = element
         }
+        // Relaxed: only uniqueness matters.
         let id = lastID.add(1, ordering: .relaxed).newValue
 
         let result = await withCancellationHandler {
             await withUnsafeContinuation {
                 (continuation: UnsafeContinuation<Result<Void, ChannelSendError<Element>>, Never>) in
-                // Task.isCancelled is read under the lock that onCancel takes: a cancellation
-                // that came first is seen here; one that comes later finds our entry.
-                let action = state.withLock {
-                    $0.sendOrSuspend(pending, id: id, token: .task(continuation), isCancelled: Task.isCancelled)
-                }
+                let action = state.withLock { $0.sendOrSuspend(pending, id: id, token: .task(continuation)) }
                 switch action {
                 case .suspended:
-                    break
+                    // The one read of the flag, after the registration: see the type's comment.
+                    if Task.isCancelled { cancelSend(id: id) }
                 case .enqueued:
                     continuation.resume(returning: .success(()))
                 case .handOff(let element, let receiver):
@@ -131,16 +94,22 @@ final class ChannelStorage<Element: Sendable>: Sendable {
                     continuation.resume(returning: .success(()))
                 case .closed(let element):
                     continuation.resume(returning: .failure(ChannelSendError(element: element, reason: .closed)))
-                case .cancelled(let element):
-                    continuation.resume(returning: .failure(ChannelSendError(element: element, reason: .cancelled)))
                 }
             }
         } onCancel: {
-            if let (waiter, element) = state.withLock({ $0.cancelSend(id: id) }) {
-                waiter.resume(.failure(ChannelSendError(element: element, reason: .cancelled)))
-            }
+            cancelSend(id: id)
         }
         try result.get()
+    }
+
+    /// Removes a waiting sender and fails it with ``ChannelError/cancelled``, handing its
+    /// element back; does nothing when a receive, a close or the other cancellation check
+    /// already removed it. Any thread; takes the lock, resumes outside it.
+    @usableFromInline
+    func cancelSend(id: UInt64) {
+        if let (waiter, element) = state.withLock({ $0.cancelSend(id: id) }) {
+            waiter.resume(.failure(ChannelSendError(element: element, reason: .cancelled)))
+        }
     }
 
     /// Sends, blocking the calling thread while the channel is full.
@@ -156,17 +125,17 @@ final class ChannelStorage<Element: Sendable>: Sendable {
 
     @usableFromInline
     func sendSyncSlow(_ element: Element) throws(ChannelSendError<Element>) {
-        let waiter = ThreadWaiter<Result<Void, ChannelSendError<Element>>>()
+        let thread = BlockedThread<Result<Void, ChannelSendError<Element>>>()
+        // Relaxed: only uniqueness matters.
         let id = lastID.add(1, ordering: .relaxed).newValue
-        let action = state.withLock { $0.sendOrSuspend(element, id: id, token: .thread(waiter), isCancelled: false) }
-        switch action {
+        switch state.withLock({ $0.sendOrSuspend(element, id: id, token: .thread(thread)) }) {
         case .suspended:
-            try waiter.wait().get()
+            try thread.wait().get()
         case .enqueued:
             return
         case .handOff(let element, let receiver):
             receiver.resume(returning: element)
-        case .closed(let element), .cancelled(let element):
+        case .closed(let element):
             throw ChannelSendError(element: element, reason: .closed)
         }
     }
@@ -197,41 +166,40 @@ final class ChannelStorage<Element: Sendable>: Sendable {
     }
 
     /// The waiting half of `receive()`: registers under the lock (which looks at the
-    /// buffer once more) and suspends until a send or close.
+    /// buffer once more) and suspends until a send, a close or a cancellation.
+    ///
+    /// Always inlined into `receive()` and the iterator: as an async frame of its own
+    /// between them and the continuation, its return would cost one more executor hop per
+    /// wait.
     @inlinable
     @inline(__always)
     nonisolated(nonsending) func receiveWaiting() async throws -> Element {
+        // Relaxed: only uniqueness matters.
         let id = lastID.add(1, ordering: .relaxed).newValue
         return try await withCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Element, any Error>) in
-                // Task.isCancelled is read under the lock that onCancel takes: a cancellation
-                // that came first is seen here; one that comes later finds our entry.
-                let action = state.withLock {
-                    $0.receiveOrSuspend(id: id, token: .task(continuation), isCancelled: Task.isCancelled)
-                }
-                switch action {
+                switch state.withLock({ $0.receiveOrSuspend(id: id, token: .task(continuation)) }) {
                 case .suspended:
-                    break
+                    // The one read of the flag, after the registration: see the type's comment.
+                    if Task.isCancelled { cancelReceive(id: id) }
                 case .element(let element, let sender):
                     sender?.resume(.success(()))
                     continuation.resume(returning: element)
                 case .closed:
                     continuation.resume(throwing: ChannelError.closed)
-                case .cancelled:
-                    continuation.resume(throwing: CancellationError())
                 }
             }
         } onCancel: {
-            // Only a receiver that still waits holds no element: cancelling it loses nothing.
-            // One already resumed with an element keeps it.
-            if let waiter = state.withLock({ $0.cancelReceive(id: id) }) {
-                if case .task(let continuation) = waiter {
-                    continuation.resume(throwing: CancellationError())
-                } else {
-                    preconditionFailure("a blocked thread's receive cannot be cancelled")
-                }
-            }
+            cancelReceive(id: id)
         }
+    }
+
+    /// Removes a waiting receiver and resumes it with `CancellationError`; does nothing when
+    /// a send, a close or the other cancellation check already removed it (a receiver that
+    /// was handed an element keeps it). Any thread; takes the lock, resumes outside it.
+    @usableFromInline
+    func cancelReceive(id: UInt64) {
+        state.withLock { $0.cancelReceive(id: id) }?.resumeCancelled()
     }
 
     /// Receives, blocking the calling thread while the channel is empty and open.
@@ -250,16 +218,16 @@ final class ChannelStorage<Element: Sendable>: Sendable {
 
     @usableFromInline
     func receiveSyncSlow() throws(ChannelError) -> Element {
-        let waiter = ThreadWaiter<Result<Element, ChannelError>>()
+        let thread = BlockedThread<Result<Element, ChannelError>>()
+        // Relaxed: only uniqueness matters.
         let id = lastID.add(1, ordering: .relaxed).newValue
-        let action = state.withLock { $0.receiveOrSuspend(id: id, token: .thread(waiter), isCancelled: false) }
-        switch action {
+        switch state.withLock({ $0.receiveOrSuspend(id: id, token: .thread(thread)) }) {
         case .suspended:
-            return try waiter.wait().get()
+            return try thread.wait().get()
         case .element(let element, let sender):
             sender?.resume(.success(()))
             return element
-        case .closed, .cancelled:
+        case .closed:
             throw .closed
         }
     }

@@ -1,11 +1,15 @@
 internal import LoopUtilities
 
-/// One plain thread blocked in `recvSync` or `sendSync`, and the outcome it waits for.
+/// One plain thread blocked in `receiveSync` or `sendSync`, parked until it is handed the
+/// outcome it waits for.
 ///
-/// The channel removes the waiter from its queue under its lock, then — outside the lock —
-/// calls ``deliver(_:)`` exactly once. The blocked thread parks until the outcome is there.
+/// The channel keeps it in a waiter entry (``ReceiveWaiter/thread(_:)``,
+/// ``SendWaiter/thread(_:)``). Whoever removes that entry under the channel's lock — a send,
+/// a receive or a close — then calls ``deliver(_:)`` exactly once, outside the lock; the
+/// blocked thread parks in ``wait()`` until the outcome is there. A blocked thread is never
+/// cancelled.
 @usableFromInline
-final class ThreadWaiter<Value: Sendable>: Sendable {
+final class BlockedThread<Value: Sendable>: Sendable {
     private let parker = ThreadParker()
     /// The delivered outcome; taken by ``wait()``. A lock rather than relying on the
     /// parker's acquire/release so that the hand-over is obvious (and TSan-visible); it is
@@ -15,7 +19,8 @@ final class ThreadWaiter<Value: Sendable>: Sendable {
     @usableFromInline
     init() {}
 
-    /// Hands the outcome to the blocked thread and wakes it. Any thread; never blocks.
+    /// Hands the outcome to the blocked thread and wakes it. Any thread; never blocks. Call
+    /// exactly once.
     @usableFromInline
     func deliver(_ value: Value) {
         // A copy, not `consume value`: on Swift 6.3.1, consuming a captured `sending`
@@ -24,7 +29,8 @@ final class ThreadWaiter<Value: Sendable>: Sendable {
         parker.unpark()
     }
 
-    /// Blocks the calling thread until ``deliver(_:)`` has run, then returns its value.
+    /// Blocks the calling thread (the one this object stands for) until ``deliver(_:)`` has
+    /// run, then returns its value.
     @usableFromInline
     func wait() -> Value {
         while true {
