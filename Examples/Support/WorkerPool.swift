@@ -2,7 +2,7 @@ public import AsyncChannels
 import LoopUtilities
 
 /// A fixed set of plain pthreads that take jobs from a channel with the blocking
-/// `recvSync()` and hand each one to `work`, until the channel is closed and drained.
+/// `receiveSync()` and hand each one to `work`, until the channel is closed and drained.
 /// Shared by the examples; not part of the library.
 ///
 /// The threads are ordinary OS threads, not Swift tasks: they may block, spin or call C
@@ -18,7 +18,7 @@ public final class WorkerPool<Job: Sendable>: Sendable {
     public init(count: Int, jobs: AsyncChannel<Job>, work: @escaping @Sendable (Job) -> Void) {
         precondition(count > 0, "a worker pool needs at least one thread")
         threads = (0..<count).map { _ in
-            PlainThread { while let job = try? jobs.recvSync() { work(job) } }
+            PlainThread { while let job = try? jobs.receiveSync() { work(job) } }
         }
     }
 

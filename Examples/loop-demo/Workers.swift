@@ -31,7 +31,7 @@ func countPrimes(below limit: Int) -> Int {
     return count
 }
 
-/// Starts `count` plain pthreads that take jobs with the blocking `recvSync` until the
+/// Starts `count` plain pthreads that take jobs with the blocking `receiveSync` until the
 /// channel is closed and drained, and answer each job through its oneshot hatch.
 func startWorkers(count: Int, jobs: AsyncChannel<Job>) -> WorkerPool<Job> {
     WorkerPool(count: count, jobs: jobs) { job in

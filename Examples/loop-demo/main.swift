@@ -1,7 +1,7 @@
 // loop-demo: plain worker threads and a task on an event loop hand work back and forth.
 //
 // The loop task submits jobs into an AsyncChannel; plain pthreads take them with the
-// blocking `recvSync`, compute, and answer through a oneshot hatch that the loop task awaits.
+// blocking `receiveSync`, compute, and answer through a oneshot hatch that the loop task awaits.
 // Every answer wakes the loop through its dispatcher's inbox: no polling, no hops.
 import AsyncChannels
 import EventLoop

@@ -240,7 +240,7 @@ final class Server: @unchecked Sendable {
     /// Ends when the queue is closed and drained, when a write fails (then it closes the
     /// queue, so the reading half stops too), or when cancelled.
     private func writeReplies(_ replies: BoundedAsyncChannel<Reply>, to fd: Int32) async {
-        while let reply = try? await replies.recv() {
+        while let reply = try? await replies.receive() {
             let text: String
             switch reply {
             case .ready(let line):

@@ -10,7 +10,7 @@ struct PrimeJob: Sendable {
     let reply: HatchSender<Int>
 }
 
-/// Plain pthreads that take ``PrimeJob``s from a channel with the blocking `recvSync()`,
+/// Plain pthreads that take ``PrimeJob``s from a channel with the blocking `receiveSync()`,
 /// compute on their own thread (never on the event loop), and answer through each job's
 /// oneshot. A job whose receiver is gone (its client disconnected, or its connection was
 /// cancelled) has its result discarded and counted.

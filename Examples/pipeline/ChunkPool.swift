@@ -55,7 +55,7 @@ final class ChunkPool: Sendable {
     /// For plain threads only: it blocks the whole thread.
     func take() -> ChunkBuffer {
         // The free list is never closed, so the receive cannot fail.
-        let buffer = try! free.recvSync()
+        let buffer = try! free.receiveSync()
         buffer.count = 0
         return buffer
     }

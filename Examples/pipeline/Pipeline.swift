@@ -75,7 +75,7 @@ struct Pipeline: Sendable {
             var finished: [Int: FileResult.Outcome] = [:]
             var next = 0
             while next < paths.count {
-                let result = try await results.recv()
+                let result = try await results.receive()
                 finished[result.index] = result.outcome
                 // Print everything that is now in command-line order.
                 while let outcome = finished.removeValue(forKey: next) {
@@ -153,7 +153,7 @@ struct Pipeline: Sendable {
     /// A hasher thread's work: the files its queue brings, one at a time, chunks in order.
     private static func hash(queue: AsyncChannel<HashWork>, pool: ChunkPool, results: AsyncChannel<FileResult>) {
         var current: (file: Int, state: SHA256)?
-        while let work = try? queue.recvSync() {
+        while let work = try? queue.receiveSync() {
             switch work {
             case .begin(let file):
                 precondition(current == nil, "file \(file) began while another file was being hashed")

@@ -4,7 +4,7 @@ import Synchronization
 /// A fixed set of equally sized ``SharedBuffer``s, handed out as ``BufferLease``s and recycled.
 ///
 /// The free list is an ``AsyncChannel`` of buffers: a lease dropped on any thread sends its
-/// buffer back, and ``checkOut()`` on a producer thread blocks in `recvSync()` while every
+/// buffer back, and ``checkOut()`` on a producer thread blocks in `receiveSync()` while every
 /// buffer is out. That bounds the memory in flight and throttles producers to the consumer.
 final class BufferPool: Sendable {
     /// The size of every buffer in bytes.
@@ -31,7 +31,7 @@ final class BufferPool: Sendable {
     /// - Returns: a lease on an empty buffer (``BufferLease/count`` is 0).
     func checkOut() -> BufferLease {
         // The free list is never closed, so the receive cannot fail.
-        let buffer = try! free.recvSync()
+        let buffer = try! free.receiveSync()
         let pooled = buffer.state.load(ordering: .acquiring)
         precondition(pooled & 3 == SharedBuffer.Where.inPool.rawValue, "a buffer in the free list is not in the pool")
         let generation = pooled >> 2 + 1

@@ -83,7 +83,7 @@ struct Trial: Sendable {
         var outcome = try await Task(executorPreference: dispatcher) { () throws -> Outcome in
             var tally = Tally(count: trial.payloadCount)
             for _ in 0..<trial.payloadCount {
-                let message = try await channel.recv()
+                let message = try await channel.receive()
                 let lease = message.ticket.claim()
                 let wrong = lease.withUnsafeBytes { Payload.mismatches(in: $0, sequence: message.sequence) }
                 tally.record(
@@ -118,7 +118,7 @@ struct Trial: Sendable {
         var outcome = try await Task(executorPreference: dispatcher) { () throws -> Outcome in
             var tally = Tally(count: trial.payloadCount)
             for _ in 0..<trial.payloadCount {
-                let message = try await channel.recv()
+                let message = try await channel.receive()
                 let wrong = message.bytes.withUnsafeBytes { Payload.mismatches(in: $0, sequence: message.sequence) }
                 tally.record(
                     sequence: message.sequence, wrongWords: wrong, size: message.bytes.count,

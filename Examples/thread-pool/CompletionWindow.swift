@@ -74,16 +74,16 @@ final class CompletionWindow: @unchecked Sendable {
     /// Waits for the value of job `id`, then frees its slot for a waiting ``open(_:)``.
     ///
     /// Call it with ids in submission order, from one task, and only after `open(id)`.
-    /// - Throws: `MultishotClosedError.cancelled` when the task is cancelled while it
-    ///   waits (the job stays in flight).
+    /// - Throws: `CancellationError` when the task is cancelled while it waits (the job
+    ///   stays in flight).
     func take(_ id: Int) async throws -> Int {
-        let value = try await receivers[id % capacity].recv()
+        let value = try await receivers[id % capacity].receive()
         precondition(dispatcher.inLoop, "CompletionWindow is loop-owned")
         inFlight -= 1
-        _ = gate.tryRecv()
+        _ = gate.tryReceive()
         return value
     }
 
     /// Whether no job is in flight and every slot is free.
-    var isEmpty: Bool { inFlight == 0 && gate.tryRecv() == nil && senders.allSatisfy { $0 == nil } }
+    var isEmpty: Bool { inFlight == 0 && gate.tryReceive() == nil && senders.allSatisfy { $0 == nil } }
 }

@@ -51,7 +51,7 @@ extension Implementation {
     }
 
     /// `Multishot` (ours): one receiver for the whole run; per op a recycled `sender()`,
-    /// `send`, `recv()`.
+    /// `send`, `receive()`.
     static func multishotOneshot(_ environment: BenchEnvironment) -> Implementation {
         Implementation("Multishot") { context in
             let count = context.operations
@@ -65,7 +65,7 @@ extension Implementation {
                         for value in 0..<count {
                             guard let sender = receiver.sender() else { throw BenchError("sender() was nil") }
                             sender.send(value)
-                            total &+= try await receiver.recv()
+                            total &+= try await receiver.receive()
                         }
                         sum.value = total
                         done.finish()

@@ -59,7 +59,7 @@ extension Implementation {
         }
     }
 
-    /// `AsyncChannel` (ours): two channels, one each way; `send` then `recv`.
+    /// `AsyncChannel` (ours): two channels, one each way; `send` then `receive`.
     static func asyncChannelSameLoop(_ environment: BenchEnvironment) -> Implementation {
         Implementation("AsyncChannel", syscalls: .dispatcherCounters) { context in
             let roundTrips = context.operations
@@ -70,7 +70,7 @@ extension Implementation {
             try context.measure {
                 Task(executorPreference: environment.dispatcher) {
                     do {
-                        for _ in 0..<roundTrips { try pongs.send(try await pings.recv()) }
+                        for _ in 0..<roundTrips { try pongs.send(try await pings.receive()) }
                         done.finish()
                     } catch {
                         done.fail(error)
@@ -80,7 +80,7 @@ extension Implementation {
                     do {
                         for trip in 0..<roundTrips {
                             try pings.send(trip)
-                            sum.value &+= try await pongs.recv()
+                            sum.value &+= try await pongs.receive()
                         }
                         done.finish()
                     } catch {
@@ -110,7 +110,7 @@ extension Implementation {
                 Task(executorPreference: environment.dispatcher) {
                     do {
                         for _ in 0..<roundTrips {
-                            let value = try await pings.recv()
+                            let value = try await pings.receive()
                             pingSender.value = pings.sender()
                             try sendOnce(value, through: pongSender)
                         }
@@ -124,7 +124,7 @@ extension Implementation {
                         for trip in 0..<roundTrips {
                             pongSender.value = pongs.sender()
                             try sendOnce(trip, through: pingSender)
-                            sum.value &+= try await pongs.recv()
+                            sum.value &+= try await pongs.receive()
                         }
                         done.finish()
                     } catch {

@@ -27,8 +27,8 @@ extension Scenario {
 }
 
 extension Implementation {
-    /// `AsyncChannel` (ours): two channels; the loop task `recv()`s and sends back, the
-    /// thread sends and blocks in `recvSync()`.
+    /// `AsyncChannel` (ours): two channels; the loop task `receive()`s and sends back, the
+    /// thread sends and blocks in `receiveSync()`.
     static func asyncChannelPingPong(_ environment: BenchEnvironment) -> Implementation {
         Implementation("AsyncChannel", syscalls: .dispatcherCounters) { context in
             let roundTrips = context.operations
@@ -38,7 +38,7 @@ extension Implementation {
             try context.measure {
                 Task(executorPreference: environment.dispatcher) {
                     do {
-                        for _ in 0..<roundTrips { try pongs.send(try await pings.recv()) }
+                        for _ in 0..<roundTrips { try pongs.send(try await pings.receive()) }
                         done.finish()
                     } catch {
                         done.fail(error)
@@ -46,7 +46,7 @@ extension Implementation {
                 }
                 for trip in 0..<roundTrips {
                     try pings.send(trip)
-                    try BenchError.check(try pongs.recvSync() == trip, "round trip \(trip) got a wrong reply")
+                    try BenchError.check(try pongs.receiveSync() == trip, "round trip \(trip) got a wrong reply")
                 }
                 try done.wait()
             }
