@@ -20,7 +20,7 @@ struct MultishotTests {
         for round in 0..<100 {
             let sender = try #require(receiver.sender())
             let receiving = Task { try await receiver.recv() }
-            await eventually { receiver.isWaiting }
+            await waitUntil { receiver.isWaiting }
             #expect(sender.send(round))
             #expect(try await receiving.value == round)
         }
@@ -35,7 +35,7 @@ struct MultishotTests {
         var sender = receiver.sender()
         #expect(sender != nil)
         let receiving = Task { try await receiver.recv() }
-        await eventually { receiver.isWaiting }
+        await waitUntil { receiver.isWaiting }
         sender = nil
         await #expect(throws: MultishotClosedError.closed) { try await receiving.value }
         let again = try #require(receiver.sender(), "reusable after a dropped sender")
@@ -112,7 +112,7 @@ struct MultishotTests {
     }
 
     @Test func dropBothOrSendAndDropReceiverConcurrently() async {
-        let live = SharedInt()
+        let live = Counter()
         for round in 0..<(200 * stressFactor) {
             var receiver: MultishotReceiver<Tracked>? = MultishotReceiver()
             let sender = receiver!.sender()!
@@ -122,14 +122,14 @@ struct MultishotTests {
             receiver = nil
             await thread.join()
         }
-        #expect(live.load() == 0, "no value or sender leaked")
+        #expect(live.value == 0, "no value or sender leaked")
     }
 
     @Test func cancelledRecvKeepsTheRoundOpen() async throws {
         let receiver = MultishotReceiver<Int>()
         let sender = receiver.sender()!
         let receiving = Task { try await receiver.recv() }
-        await eventually { receiver.isWaiting }
+        await waitUntil { receiver.isWaiting }
         receiving.cancel()
         await #expect(throws: MultishotClosedError.cancelled) { try await receiving.value }
         #expect(receiver.sender() == nil, "the round is still open")
@@ -159,7 +159,7 @@ struct MultishotTests {
             let receiver = MultishotReceiver<Int>()
             let sender = receiver.sender()!
             let first = Task { try await receiver.recv() }
-            await eventually { receiver.isWaiting }
+            await waitUntil { receiver.isWaiting }
             _ = try? await receiver.recv()
             _ = await first.result
             _ = sender

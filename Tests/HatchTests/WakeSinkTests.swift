@@ -11,10 +11,10 @@ struct WakeSinkTests {
         for _ in 0..<(50 * stressFactor) {
             let sink = WakeSink()
             let source = sink.source()
-            let flag = SharedInt()
-            let step = SharedInt()
+            let flag = Counter()
+            let step = Counter()
             let notifier = PlainThread {
-                spinUntil { step.load() == 1 }
+                spinUntil { step.value == 1 }
                 source.notify()  // spurious
                 flag.store(1)
                 source.notify()
@@ -23,9 +23,9 @@ struct WakeSinkTests {
             try await sink.wait {
                 checks += 1
                 if checks == 2 { step.store(1) }  // registered once
-                return flag.load() == 1 ? () : nil
+                return flag.value == 1 ? () : nil
             }
-            #expect(flag.load() == 1)
+            #expect(flag.value == 1)
             await notifier.join()
         }
     }
@@ -39,10 +39,10 @@ struct WakeSinkTests {
 
     @Test func latestWaiterIsWoken() async throws {
         let sink = WakeSink()
-        let value = SharedInt()
+        let value = Counter()
         for round in 1...20 {
-            let waiting = Task { try await sink.wait { value.load() == round ? round : nil } }
-            await eventually { sink.hasWaiter }
+            let waiting = Task { try await sink.wait { value.value == round ? round : nil } }
+            await waitUntil { sink.hasWaiter }
             value.store(round)
             sink.source().notify()
             #expect(try await waiting.value == round)
@@ -52,7 +52,7 @@ struct WakeSinkTests {
     @Test func cancelledWaitThrowsCancellationError() async {
         let sink = WakeSink()
         let waiting = Task { try await sink.wait { Int?.none } }
-        await eventually { sink.hasWaiter }
+        await waitUntil { sink.hasWaiter }
         waiting.cancel()
         await #expect(throws: CancellationError.self) { try await waiting.value }
         #expect(!sink.hasWaiter)
@@ -67,7 +67,7 @@ struct WakeSinkTests {
         await #expect(processExitsWith: .failure) {
             let sink = WakeSink()
             let first = Task { try await sink.wait { Int?.none } }
-            await eventually { sink.hasWaiter }
+            await waitUntil { sink.hasWaiter }
             _ = try? await sink.wait { Int?.none }
             _ = await first.result
         }
@@ -77,7 +77,7 @@ struct WakeSinkTests {
     /// plain threads produce tokens, one task consumes them all, no wake-up is lost.
     @Test func manyNotifiersNoLostWakeup() async throws {
         let sink = WakeSink()
-        let tokens = SharedInt()
+        let tokens = Counter()
         let producers = 4
         let perProducer = 2_000 * stressFactor
         let source = sink.source()

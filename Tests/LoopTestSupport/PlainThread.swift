@@ -1,6 +1,5 @@
 import EventLoop
 import Glibc
-import Synchronization
 
 /// A plain OS thread for tests: the kind of thread (pool worker, blocking I/O, C callback)
 /// that the library connects to async tasks. Not part of the library.
@@ -83,17 +82,4 @@ public var stressFactor: Int {
 public func onPlainThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) async {
     let threads = (0..<count).map { index in PlainThread { body(index) } }
     for thread in threads { await thread.join() }
-}
-
-/// A shareable atomic counter for tests (an `Atomic` cannot be captured by `sending` closures).
-public final class Counter: Sendable {
-    private let storage: Atomic<Int>
-
-    public init(_ value: Int = 0) { storage = Atomic(value) }
-
-    /// Adds `delta` and returns the new value.
-    @discardableResult
-    public func add(_ delta: Int = 1) -> Int { storage.add(delta, ordering: .relaxed).newValue }
-
-    public var value: Int { storage.load(ordering: .relaxed) }
 }
