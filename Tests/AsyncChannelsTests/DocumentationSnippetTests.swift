@@ -47,7 +47,7 @@ func offerJob(_ job: Int, to jobs: BoundedAsyncChannel<Int>) -> Bool {
     }
 }
 
-@Suite struct DocSnippetsTests {
+@Suite("Documentation snippets") struct DocumentationSnippetTests {
     @Test(.timeLimit(.minutes(1))) func resultsFromPlainThreads() async throws {
         let loop = try LoopThread(name: "docs")
         defer { loop.shutdown() }
