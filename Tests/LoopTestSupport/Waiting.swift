@@ -13,7 +13,8 @@ let asyncWaitRounds = 20_000_000
 let threadSpinRounds = 20_000_000
 
 /// Yields until `condition` holds. After a very large number of rounds it records an issue
-/// naming `what` at the caller and returns false (the test then fails instead of hanging).
+/// naming `what` at the caller and returns false, so that the test fails with that message
+/// rather than waiting for ever.
 ///
 /// - Returns: whether `condition` held.
 @discardableResult
@@ -51,7 +52,7 @@ nonisolated(nonsending) private func nextRound(
     rounds += 1
     if rounds >= asyncWaitRounds {
         Issue.record(
-            "waitUntil: \(what()) did not hold after \(asyncWaitRounds) rounds of yielding",
+            "gave up waiting for \(what()) (\(asyncWaitRounds) rounds of yielding)",
             sourceLocation: sourceLocation)
         return false
     }
@@ -76,7 +77,7 @@ public func spinUntil(
         rounds += 1
         if rounds >= threadSpinRounds {
             preconditionFailure(
-                "spinUntil at \(sourceLocation): \(what()) did not hold after \(threadSpinRounds) rounds of sched_yield"
+                "spinUntil at \(sourceLocation): gave up waiting for \(what()) (\(threadSpinRounds) rounds of sched_yield)"
             )
         }
         sched_yield()
