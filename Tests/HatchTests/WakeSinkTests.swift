@@ -175,17 +175,18 @@ private func finishesOrReportsALostWakeup(
             let state =
                 sink.hasWaiter
                 ? "is still registered in the sink" : "was taken out of the sink but never resumed"
-            let predicate = predicateHolds() ? "would now return a value" : "still returns nil"
+            let holds = predicateHolds()
             Issue.record(
                 """
-                lost wake-up: after the last notification, the consumer \(state) and its predicate \
-                \(predicate) (\(now) predicate calls, none in \(stuckRounds) rounds)
+                \(holds ? "lost wake-up" : "stuck consumer"): after the last notification, the consumer \
+                \(state) and its predicate \(holds ? "would now return a value" : "still returns nil") \
+                (\(now) predicate calls, none in \(stuckRounds) rounds)
                 """,
                 sourceLocation: sourceLocation)
             return false
         }
         await Task.yield()
-        if still % 64 == 0 { sched_yield() }
+        if still % 64 == 0 { sched_yield() }  // the consumer may be waiting for this CPU
     }
     return true
 }
