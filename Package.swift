@@ -89,7 +89,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EventLoopTests",
-            dependencies: ["EventLoop", "LoopTestSupport"],
+            dependencies: ["EventLoop", "LoopUtilities", "LoopTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

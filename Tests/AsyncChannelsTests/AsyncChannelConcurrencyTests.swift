@@ -41,7 +41,7 @@ import Testing
         let channel = AsyncChannel<Tagged>()
         let perProducer = 10_000 * stressFactor
         let received = Collector<Tagged>()
-        let disordered = SharedCount()
+        let disordered = Counter()
 
         let consume: @Sendable () async -> Void = {
             var got: [Tagged] = []
@@ -229,8 +229,8 @@ import Testing
         let counter = LiveCounter()
         let perProducer = 20_000 * stressFactor
         let producers = 4
-        let total = SharedCount()
-        let count = SharedCount()
+        let total = Counter()
+        let count = Counter()
         do {
             let channel = AsyncChannel<Payload>()
             let consumers = loops.map { loop in

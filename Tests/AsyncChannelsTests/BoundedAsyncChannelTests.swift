@@ -1,5 +1,6 @@
 import EventLoop
 import LoopTestSupport
+import LoopUtilities
 import Testing
 
 @testable import AsyncChannels
@@ -165,7 +166,7 @@ import Testing
         let channel = try BoundedAsyncChannel<Tagged>(capacity: 8)
         let perProducer = 5000 * stressFactor
         let received = Collector<Tagged>()
-        let disordered = SharedCount()
+        let disordered = Counter()
         let consumers = loops.map { loop in
             Task(executorPreference: loop.dispatcher) {
                 var got: [Tagged] = []

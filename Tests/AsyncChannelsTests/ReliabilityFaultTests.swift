@@ -1,6 +1,7 @@
 import AsyncChannels
 import EventLoop
 import LoopTestSupport
+import LoopUtilities
 import Synchronization
 import Testing
 

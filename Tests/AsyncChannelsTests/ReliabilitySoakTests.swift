@@ -2,6 +2,7 @@ import AsyncChannels
 import EventLoop
 import Glibc
 import LoopTestSupport
+import LoopUtilities
 import Synchronization
 import Testing
 
@@ -128,8 +129,8 @@ struct ReliabilitySoakTests {
         #expect(missing == 0, "lost elements; \(replayHint(seed))")
         #expect(duplicated == 0, "duplicated elements; \(replayHint(seed))")
         #expect(logs.map(\.orderViolations) == [0, 0, 0, 0], "per-producer FIFO; \(replayHint(seed))")
-        #expect(live.created.load(ordering: .relaxed) == total)
-        #expect(live.destroyed.load(ordering: .relaxed) == total)
+        #expect(live.created.value == total)
+        #expect(live.destroyed.value == total)
         let receivedCount = logs.reduce(0) { $0 + $1.received.count }
         let handedBackCount = handedBack.reduce(0) { $0 + $1.count }
         #expect(receivedCount + handedBackCount + drained.count == total)

@@ -1,20 +1,8 @@
 import EventLoop
-import Glibc
+import LoopTestSupport
 import LoopUtilities
-import Synchronization
 
 @testable import AsyncChannels
-
-/// Yields until `condition` holds: waits for an event another thread causes, without a
-/// sleep. Tests that use it carry a time limit.
-func waitUntil(_ condition: () -> Bool) async {
-    while !condition() { await Task.yield() }
-}
-
-/// The plain-thread version of ``waitUntil(_:)``.
-func spinUntil(_ condition: () -> Bool) {
-    while !condition() { sched_yield() }
-}
 
 extension AsyncChannel {
     /// Receivers (tasks or threads) waiting now.
@@ -27,11 +15,12 @@ extension BoundedAsyncChannel {
     var waitingSenders: Int { storage.state.withLock { $0.senders.count } }
 }
 
-/// Counts live payload objects, to prove the channel releases what it no longer holds.
+/// Counts payload objects created and destroyed, to prove the channel releases what it no
+/// longer holds.
 final class LiveCounter: Sendable {
-    let created = Atomic<Int>(0)
-    let destroyed = Atomic<Int>(0)
-    var live: Int { created.load(ordering: .acquiring) - destroyed.load(ordering: .acquiring) }
+    let created = Counter()
+    let destroyed = Counter()
+    var live: Int { created.value - destroyed.value }
 }
 
 /// A payload that reports its deinit.
@@ -42,11 +31,11 @@ final class Payload: Sendable {
     init(_ value: Int, counter: LiveCounter) {
         self.value = value
         self.counter = counter
-        counter.created.add(1, ordering: .relaxed)
+        counter.created.add()
     }
 
     deinit {
-        counter.destroyed.add(1, ordering: .releasing)
+        counter.destroyed.add()
     }
 }
 
@@ -73,13 +62,4 @@ final class Collector<Value: Sendable>: Sendable {
     func append(_ value: Value) { values.withLock { $0.append(value) } }
     func append(contentsOf more: [Value]) { values.withLock { $0.append(contentsOf: more) } }
     var all: [Value] { values.withLock { $0 } }
-}
-
-/// An integer shared by tasks and threads.
-final class SharedCount: Sendable {
-    private let atomic: Atomic<Int>
-    init(_ value: Int = 0) { atomic = Atomic(value) }
-    func add(_ amount: Int) { atomic.add(amount, ordering: .relaxed) }
-    func set(_ value: Int) { atomic.store(value, ordering: .relaxed) }
-    var value: Int { atomic.load(ordering: .relaxed) }
 }

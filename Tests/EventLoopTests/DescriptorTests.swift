@@ -1,6 +1,7 @@
 import EventLoop
 import Glibc
 import LoopTestSupport
+import LoopUtilities
 import Synchronization
 import Testing
 
@@ -168,7 +169,7 @@ struct DescriptorTests {
             }
         }
         // Registered once the task has run on the loop and the loop ran another job after it.
-        while waiting.value == 0 { await Task.yield() }
+        await waitUntil("the wait registered") { waiting.value != 0 }
         await withCheckedContinuation { continuation in dispatcher.execute { continuation.resume() } }
         // Closed behind the loop's back (the write end stays open: no hang-up event).
         close(readFD)

@@ -1,5 +1,6 @@
 import EventLoop
 import LoopTestSupport
+import LoopUtilities
 import Synchronization
 import Testing
 

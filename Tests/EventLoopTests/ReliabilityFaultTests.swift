@@ -1,5 +1,6 @@
 import Glibc
 import LoopTestSupport
+import LoopUtilities
 import Synchronization
 import Testing
 
@@ -239,11 +240,10 @@ extension Dispatcher {
 }
 
 /// Yields until the loop has registered a waiter for `fd` (an event, not a sleep).
-func waitUntilRegistered(_ fd: Int32, on dispatcher: Dispatcher) async {
-    while !(await dispatcher.hasWaiter(on: fd)) { await Task.yield() }
-}
-
-/// Yields until `condition` holds.
-func waitUntil(_ condition: () async -> Bool) async {
-    while !(await condition()) { await Task.yield() }
+func waitUntilRegistered(
+    _ fd: Int32, on dispatcher: Dispatcher, sourceLocation: SourceLocation = #_sourceLocation
+) async {
+    await waitUntil("a waiter registered for fd \(fd)", sourceLocation: sourceLocation) {
+        await dispatcher.hasWaiter(on: fd)
+    }
 }

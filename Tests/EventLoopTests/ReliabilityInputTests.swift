@@ -1,6 +1,7 @@
 import EventLoop
 import Glibc
 import LoopTestSupport
+import LoopUtilities
 import Synchronization
 import Testing
 

@@ -1,5 +1,6 @@
 import EventLoop
 import LoopTestSupport
+import LoopUtilities
 import Synchronization
 import Testing
 
@@ -112,7 +113,7 @@ struct ThreadSignalTests {
             }
         }
         let blocked = PlainThread { precondition(!signal.waitSync(timeout: nil)) }
-        while waiting.value < 4 { await Task.yield() }
+        await waitUntil("four waiters") { waiting.value >= 4 }
         signal.close()
         signal.close()  // idempotent
         for task in tasks { #expect(await task.value) }
@@ -185,7 +186,7 @@ struct ShutdownTests {
         let scheduled = dispatcher.schedule(after: .seconds(3600)) { neverRuns.add() }
         // Both tasks have started and, being on the loop, registered their waits before
         // the loop can run the shutdown request that follows them.
-        while registered.value < 2 { await Task.yield() }
+        await waitUntil("both tasks registered") { registered.value >= 2 }
         await withCheckedContinuation { continuation in dispatcher.execute { continuation.resume() } }
         loop.shutdown()
         #expect(await sleeper.value == .shutDown)

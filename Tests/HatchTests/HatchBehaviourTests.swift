@@ -1,3 +1,4 @@
+import LoopTestSupport
 import Testing
 
 @testable import Hatch
@@ -25,7 +26,7 @@ struct HatchBehaviourTests {
             let (s, r) = makeHatch(of: Int.self)
             try s.trySend(42)
             let sending = Task { try await s.send(420) }
-            await eventually("send suspended") { s.hasSuspendedSend }
+            await waitUntil("send suspended") { s.hasSuspendedSend }
             #expect(try r.tryReceive() == 42)
             try await sending.value
             #expect(try r.tryReceive() == 420)
@@ -67,7 +68,7 @@ struct HatchBehaviourTests {
         try s.trySend(42)
         s.overwrites = true
         let sending = Task { try await s.send(420) }
-        await eventually { s.hasSuspendedSend }
+        await waitUntil { s.hasSuspendedSend }
         #expect(try r.tryReceive() == 42)
         try await sending.value
         #expect(try r.tryReceive() == 420)
@@ -106,7 +107,7 @@ struct HatchBehaviourTests {
         for _ in 0..<Self.rounds {
             let (s, r) = makeHatch(of: Int.self)
             let receiving = Task { try await r.receive() }
-            await eventually { r.hasSuspendedReceive }
+            await waitUntil { r.hasSuspendedReceive }
             #expect(try s.trySend(42) == nil)
             #expect(try await receiving.value == 42)
             #expect(!r.hasSuspendedReceive)
@@ -127,12 +128,12 @@ struct HatchBehaviourTests {
         for _ in 0..<Self.rounds {
             let (s, r) = makeHatch(of: Int.self)
             let receiving = Task { try await r.receive() }
-            await eventually { r.hasSuspendedReceive }
+            await waitUntil { r.hasSuspendedReceive }
             try await s.send(42)  // the first completes at once (hand-off)
             #expect(try await receiving.value == 42)
             try s.trySend(0)  // fill the slot so that the next send has to wait
             let sending = Task { try await s.send(420) }
-            await eventually { s.hasSuspendedSend }
+            await waitUntil { s.hasSuspendedSend }
             #expect(try await r.receive() == 0)
             try await sending.value
             #expect(try await r.receive() == 420)
@@ -153,7 +154,7 @@ struct HatchBehaviourTests {
             r = pair.receiver
         }
         let receiving = Task { try await r.receive() }
-        await eventually { r.hasSuspendedReceive }
+        await waitUntil { r.hasSuspendedReceive }
         try s!.trySend(42)
         #expect(try await receiving.value == 42)
         s = nil
@@ -189,7 +190,7 @@ struct HatchBehaviourTests {
         for _ in 0..<Self.rounds {
             let (s, r) = makeHatch(of: Int.self)
             let receiving = Task { try await r.receive() }
-            await eventually { r.hasSuspendedReceive }
+            await waitUntil { r.hasSuspendedReceive }
             s.closesOnSend = true
             #expect(try s.trySend(42) == nil)
             #expect(s.isClosed)
@@ -221,7 +222,7 @@ struct HatchBehaviourTests {
         for _ in 0..<Self.rounds {
             let (s, r) = makeHatch(of: Int.self)
             let waiting = Task { try await s.waitForReceiver() }
-            await eventually { s.hasSuspendedSend }
+            await waitUntil { s.hasSuspendedSend }
             let receiving = Task { try await r.receive() }
             try await waiting.value  // the receive woke the lazy sender
             #expect(r.hasSuspendedReceive)
@@ -239,7 +240,7 @@ struct HatchBehaviourTests {
             r = pair.receiver
         }
         let waiting = Task { try await s.waitForReceiver() }
-        await eventually { s.hasSuspendedSend }
+        await waitUntil { s.hasSuspendedSend }
         _ = r
         r = nil
         await #expect(throws: HatchClosedError.closed) { try await waiting.value }
@@ -249,7 +250,7 @@ struct HatchBehaviourTests {
         let (s, r) = makeHatch(of: Int.self)
         try s.trySend(42)
         let waiting = Task { try await s.waitForReceiver() }
-        await eventually { s.hasSuspendedSend }
+        await waitUntil { s.hasSuspendedSend }
         r.closesOnReceive = true
         #expect(try r.tryReceive() == 42)
         await #expect(throws: HatchClosedError.closed) { try await waiting.value }
@@ -261,7 +262,7 @@ struct HatchBehaviourTests {
         let (s, r) = makeOneshot(of: String.self)
         #expect(s.closesOnSend && r.closesOnReceive)
         let receiving = Task { try await r.receive() }
-        await eventually { r.hasSuspendedReceive }
+        await waitUntil { r.hasSuspendedReceive }
         try s.trySend("hello")
         #expect(try await receiving.value == "hello")
         #expect(s.isClosed && r.isClosed)
@@ -272,7 +273,7 @@ struct HatchBehaviourTests {
     @Test func explicitCloseWakesEverySuspendedCall() async throws {
         let (s, r) = makeHatch(of: Int.self)
         let receiving = Task { try await r.receive() }
-        await eventually { r.hasSuspendedReceive }
+        await waitUntil { r.hasSuspendedReceive }
         r.close()
         await #expect(throws: HatchClosedError.closed) { try await receiving.value }
         #expect(r.isClosed && s.isClosed)
@@ -280,18 +281,18 @@ struct HatchBehaviourTests {
         let (s2, r2) = makeHatch(of: Int.self)
         try s2.trySend(1)
         let sending = Task { try await s2.send(2) }
-        await eventually { s2.hasSuspendedSend }
+        await waitUntil { s2.hasSuspendedSend }
         s2.close()
         await #expect(throws: HatchSendError.closed(2)) { try await sending.value }
         #expect(try r2.tryReceive() == 1, "the value sent before close still arrives")
     }
 
     @Test func receiverCloseDropsUnreceivedValue() throws {
-        let live = SharedInt()
+        let live = Counter()
         let (s, r) = makeHatch(of: Tracked.self)
         try s.trySend(Tracked(1, live: live))
         r.close()
-        #expect(live.load() == 0, "the receiver's close released the value")
+        #expect(live.value == 0, "the receiver's close released the value")
         _ = s
     }
 
@@ -329,7 +330,7 @@ struct HatchBehaviourTests {
         #expect(try r.tryReceive() == .some(nil))
         #expect(try r.tryReceive() == nil)
         let receiving = Task { try await r.receive() }
-        await eventually { r.hasSuspendedReceive }
+        await waitUntil { r.hasSuspendedReceive }
         try s.trySend(nil)
         #expect(try await receiving.value == nil)
     }

@@ -1,3 +1,4 @@
+import LoopTestSupport
 import Testing
 
 @testable import Hatch
@@ -77,7 +78,7 @@ struct HatchRecoveryAndCancellationTests {
     @Test func cancelledReceiveThrowsCancellationErrorAndKeepsHatchUsable() async throws {
         let (s, r) = makeHatch(of: Int.self)
         let receiving = Task { try await r.receive() }
-        await eventually { r.hasSuspendedReceive }
+        await waitUntil { r.hasSuspendedReceive }
         receiving.cancel()
         await #expect(throws: CancellationError.self) { try await receiving.value }
         #expect(!r.isClosed && !r.hasSuspendedReceive)
@@ -101,7 +102,7 @@ struct HatchRecoveryAndCancellationTests {
         let (s, r) = makeHatch(of: Int.self)
         try s.trySend(1)
         let sending = Task { try await s.send(2) }
-        await eventually { s.hasSuspendedSend }
+        await waitUntil { s.hasSuspendedSend }
         sending.cancel()
         await #expect(throws: HatchSendError.cancelled(2)) { try await sending.value }
         #expect(try r.tryReceive() == 1)
@@ -111,7 +112,7 @@ struct HatchRecoveryAndCancellationTests {
     @Test func cancelledWaitForReceiverThrowsCancellationError() async throws {
         let (s, r) = makeHatch(of: Int.self)
         let waiting = Task { try await s.waitForReceiver() }
-        await eventually { s.hasSuspendedSend }
+        await waitUntil { s.hasSuspendedSend }
         waiting.cancel()
         await #expect(throws: CancellationError.self) { try await waiting.value }
         #expect(!s.isClosed)
@@ -122,7 +123,7 @@ struct HatchRecoveryAndCancellationTests {
         await #expect(processExitsWith: .failure) {
             let (s, r) = makeHatch(of: Int.self)
             let first = Task { try await r.receive() }
-            await eventually { r.hasSuspendedReceive }
+            await waitUntil { r.hasSuspendedReceive }
             _ = try? await r.receive()  // second consumer: precondition failure
             _ = await first.result
             _ = s
@@ -134,7 +135,7 @@ struct HatchRecoveryAndCancellationTests {
             let (s, r) = makeHatch(of: Int.self)
             _ = try? s.trySend(0)
             let first = Task { try await s.send(1) }
-            await eventually { s.hasSuspendedSend }
+            await waitUntil { s.hasSuspendedSend }
             _ = try? await s.send(2)
             _ = await first.result
             _ = r

@@ -101,7 +101,7 @@ import Testing
         let (s, r) = makeHatch(of: Int.self)
         #expect(s.storage.lazySendAction(epoch: 0) == .wait, "nobody receives yet")
         let receiving = Task { try await r.receive() }
-        await eventually { r.hasSuspendedReceive }
+        await waitUntil { r.hasSuspendedReceive }
         #expect(s.storage.lazySendAction(epoch: 0) == .ready)
         #expect(s.storage.lazySendAction(epoch: 1) == .closed, "a stale sender")
         try s.trySend(1)
@@ -157,7 +157,7 @@ struct MultishotStateTests {
     }
 
     @Test func aRoundThatSends() {
-        let live = SharedInt()
+        let live = Counter()
         let storage = Storage()
         #expect(Self.bits(storage) == 0)
         #expect(Self.describe(storage.take()) == "closed", "no round started")
@@ -173,7 +173,7 @@ struct MultishotStateTests {
         #expect(Self.bits(storage) == 0 && storage.value == nil)
         #expect(Self.describe(storage.take()) == "closed", "the round is over")
         #expect(!sender.send(Tracked(2, live: live)), "a sender sends once")
-        #expect(live.load() == 0)
+        #expect(live.value == 0)
         storage.receiverGone()  // as the receiver's release does: frees the parked sender
     }
 
@@ -188,30 +188,30 @@ struct MultishotStateTests {
     }
 
     @Test func aNewRoundDiscardsTheValueAndRecyclesAnUnheldSender() {
-        let live = SharedInt()
+        let live = Counter()
         let storage = Storage()
         let first = { () -> ObjectIdentifier in
             let sender = storage.makeSender()!
             sender.send(Tracked(1, live: live))
             return ObjectIdentifier(sender)
         }()
-        #expect(Self.bits(storage) == S.valueBit && storage.parked != nil && live.load() == 1)
+        #expect(Self.bits(storage) == S.valueBit && storage.parked != nil && live.value == 1)
         let recycled = storage.makeSender()!
         #expect(ObjectIdentifier(recycled) == first, "nobody held the parked sender")
         #expect(Self.bits(storage) == S.newRound.bits && storage.parked == nil)
-        #expect(live.load() == 0, "the unreceived value was discarded")
+        #expect(live.value == 0, "the unreceived value was discarded")
         #expect(recycled.send(Tracked(2, live: live)), "the recycled sender is open again")
         #expect(Self.describe(storage.take()) == "value 2")
         let next = storage.makeSender()!
         #expect(next !== recycled, "a sender still held elsewhere is not reused")
         #expect(!recycled.send(Tracked(3, live: live)))
-        #expect(live.load() == 0)
+        #expect(live.value == 0)
         _ = next
         storage.receiverGone()
     }
 
     @Test func receiverGoneWhileTheSenderIsLive() {
-        let live = SharedInt()
+        let live = Counter()
         let storage = Storage()
         let sender = storage.makeSender()!
         storage.receiverGone()
@@ -219,7 +219,7 @@ struct MultishotStateTests {
         #expect(!sender.send(Tracked(1, live: live)), "the receiver is gone")
         #expect(Self.bits(storage) == S.valueBit | S.goneBit)
         #expect(storage.value == nil && storage.parked == nil, "the sender cleaned up after itself")
-        #expect(live.load() == 0)
+        #expect(live.value == 0)
     }
 
     @Test func receiverGoneAfterTheSendReleasesTheParkedSender() {
@@ -237,7 +237,7 @@ struct MultishotStateTests {
     }
 
     @Test func registrationCancellationAndWakes() async throws {
-        let live = SharedInt()
+        let live = Counter()
         let storage = Storage()
         // No live sender: the registration finds the round over and resumes at once.
         #expect(await storage.waitForValue() == false)
@@ -245,7 +245,7 @@ struct MultishotStateTests {
         var sender = storage.makeSender()
         // A cancellation takes the registered continuation while the round is open.
         let cancelled = Task { await storage.waitForValue() }
-        await eventually { S(bits: Self.bits(storage)).isWaiting }
+        await waitUntil { S(bits: Self.bits(storage)).isWaiting }
         storage.cancelWaiter()
         #expect(Self.bits(storage) == S.openBit)
         #expect(await cancelled.value == true)
@@ -253,7 +253,7 @@ struct MultishotStateTests {
         #expect(Self.bits(storage) == S.openBit, "a cancellation without a waiter changes nothing")
         // A send takes it and leaves `waiting` for the take to clear.
         let woken = Task { await storage.waitForValue() }
-        await eventually { S(bits: Self.bits(storage)).isWaiting }
+        await waitUntil { S(bits: Self.bits(storage)).isWaiting }
         #expect(sender!.send(Tracked(1, live: live)))
         #expect(await woken.value == false)
         #expect(Self.bits(storage) == S.valueBit | S.waitingBit)
@@ -265,13 +265,13 @@ struct MultishotStateTests {
         // clears the leftover `waiting`.
         sender = storage.makeSender()
         let dropped = Task { await storage.waitForValue() }
-        await eventually { S(bits: Self.bits(storage)).isWaiting }
+        await waitUntil { S(bits: Self.bits(storage)).isWaiting }
         sender = nil
         #expect(await dropped.value == false)
         #expect(Self.bits(storage) == S.waitingBit)
         #expect(Self.describe(storage.take()) == "closed")
         #expect(Self.bits(storage) == 0)
-        #expect(live.load() == 0)
+        #expect(live.value == 0)
         storage.receiverGone()
     }
 

@@ -1,6 +1,7 @@
 import EventLoop
 import Glibc
 import LoopTestSupport
+import LoopUtilities
 import Testing
 
 @testable import Hatch
@@ -85,13 +86,13 @@ struct LoopAndStressTests {
         let dispatcher = loop.dispatcher
         let sink = WakeSink()
         let source = sink.source()
-        let counter = SharedInt()
+        let counter = Counter()
         let target = 1_000 * stressFactor
         let consumer = Task(executorPreference: dispatcher) { () -> Bool in
             var seen = 0
             var onLoop = true
             while seen < target {
-                seen = try await sink.wait { counter.load() > seen ? counter.load() : nil }
+                seen = try await sink.wait { counter.value > seen ? counter.value : nil }
                 onLoop = onLoop && dispatcher.inLoop
             }
             return onLoop
@@ -135,14 +136,14 @@ struct LoopAndStressTests {
     func randomizedHatchInterleavings(seed: UInt64) async throws {
         let iterations = 40 * stressFactor
         for iteration in 0..<iterations {
-            var rng = SplitMix(state: seed &* 1_000_003 &+ UInt64(iteration))
+            var rng = SeededRandom(seed: seed &* 1_000_003 &+ UInt64(iteration))
             let (s, r) = makeHatch(of: Tracked.self)
             let overwrite = Bool.random(using: &rng)
             s.overwrites = overwrite
             let count = Int.random(in: 1...200, using: &rng)
             let producerSeed = rng.next()
             let producer = PlainThread {
-                var rng = SplitMix(state: producerSeed)
+                var rng = SeededRandom(seed: producerSeed)
                 var i = 0
                 while i < count {
                     do throws(HatchSendError<Tracked>) {
@@ -187,9 +188,9 @@ struct LoopAndStressTests {
     /// Both sides close or are released at random moments while the other is busy, then
     /// the survivor recovers: nothing hangs, nothing leaks, the recovered pair works.
     @Test func randomizedCloseAndRecover() async throws {
-        let live = SharedInt()
+        let live = Counter()
         for iteration in 0..<(100 * stressFactor) {
-            var rng = SplitMix(state: UInt64(iteration))
+            var rng = SeededRandom(seed: UInt64(iteration))
             let (s, r) = makeHatch(of: Tracked.self)
             let closeReceiver = Bool.random(using: &rng)
             let sends = Int.random(in: 0...5, using: &rng)
@@ -214,15 +215,15 @@ struct LoopAndStressTests {
                 #expect(try await r.receive().id == 98)
             }
         }
-        #expect(live.load() == 0, "every value was released")
+        #expect(live.value == 0, "every value was released")
     }
 
     /// Several hatches hammered by threads on both ends with the non-suspending API.
     @Test func threadsOnBothEnds() async {
         let count = 5_000 * stressFactor
         let (s, r) = makeHatch(of: Int.self)
-        let received = SharedInt()
-        let sum = SharedInt()
+        let received = Counter()
+        let sum = Counter()
         await onPlainThreads(2) { index in
             if index == 0 {
                 for i in 1...count {
@@ -236,7 +237,7 @@ struct LoopAndStressTests {
                     }
                 }
             } else {
-                while received.load() < count {
+                while received.value < count {
                     if let v = try? r.tryReceive() {
                         received.add(1)
                         sum.add(v)
@@ -244,6 +245,6 @@ struct LoopAndStressTests {
                 }
             }
         }
-        #expect(sum.load() == count * (count + 1) / 2)
+        #expect(sum.value == count * (count + 1) / 2)
     }
 }

@@ -1,4 +1,5 @@
 import LoopTestSupport
+import LoopUtilities
 import Testing
 
 @testable import Hatch
@@ -20,7 +21,7 @@ struct MultishotTests {
         for round in 0..<100 {
             let sender = try #require(receiver.sender())
             let receiving = Task { try await receiver.receive() }
-            await eventually { receiver.isWaiting }
+            await waitUntil { receiver.isWaiting }
             #expect(sender.send(round))
             #expect(try await receiving.value == round)
         }
@@ -35,7 +36,7 @@ struct MultishotTests {
         var sender = receiver.sender()
         #expect(sender != nil)
         let receiving = Task { try await receiver.receive() }
-        await eventually { receiver.isWaiting }
+        await waitUntil { receiver.isWaiting }
         sender = nil
         await #expect(throws: HatchClosedError.closed) { try await receiving.value }
         let again = try #require(receiver.sender(), "reusable after a dropped sender")
@@ -112,7 +113,7 @@ struct MultishotTests {
     }
 
     @Test func dropBothOrSendAndDropReceiverConcurrently() async {
-        let live = SharedInt()
+        let live = Counter()
         for round in 0..<(200 * stressFactor) {
             var receiver: MultishotReceiver<Tracked>? = MultishotReceiver()
             let sender = receiver!.sender()!
@@ -122,14 +123,14 @@ struct MultishotTests {
             receiver = nil
             await thread.join()
         }
-        #expect(live.load() == 0, "no value or sender leaked")
+        #expect(live.value == 0, "no value or sender leaked")
     }
 
     @Test func cancelledReceiveThrowsCancellationErrorAndKeepsTheRoundOpen() async throws {
         let receiver = MultishotReceiver<Int>()
         let sender = receiver.sender()!
         let receiving = Task { try await receiver.receive() }
-        await eventually { receiver.isWaiting }
+        await waitUntil { receiver.isWaiting }
         receiving.cancel()
         await #expect(throws: CancellationError.self) { try await receiving.value }
         #expect(receiver.sender() == nil, "the round is still open")
@@ -182,7 +183,7 @@ struct MultishotTests {
             let receiver = MultishotReceiver<Int>()
             let sender = receiver.sender()!
             let first = Task { try await receiver.receive() }
-            await eventually { receiver.isWaiting }
+            await waitUntil { receiver.isWaiting }
             _ = try? await receiver.receive()
             _ = await first.result
             _ = sender

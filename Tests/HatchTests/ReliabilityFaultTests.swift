@@ -16,13 +16,13 @@ struct ReliabilityHatchDeadLoopTests {
         let multishot = MultishotReceiver<Int>()
         let multishotSender = try #require(multishot.sender())
         let sink = WakeSink()
-        let flag = SharedInt()
+        let flag = Counter()
 
         let receive = Task(executorPreference: dispatcher) { try await receiver.receive() }
         let send = Task(executorPreference: dispatcher) { try await fullSender.send(1) }
         let multishotReceive = Task(executorPreference: dispatcher) { try await multishot.receive() }
-        let wait = Task(executorPreference: dispatcher) { try await sink.wait { flag.load() == 1 ? 1 : nil } }
-        await eventually("all four wait") {
+        let wait = Task(executorPreference: dispatcher) { try await sink.wait { flag.value == 1 ? 1 : nil } }
+        await waitUntil("all four wait") {
             receiver.hasSuspendedReceive && fullSender.hasSuspendedSend && multishot.isWaiting && sink.hasWaiter
         }
         loop.shutdown()
@@ -47,7 +47,7 @@ struct ReliabilityHatchDeadLoopTests {
         let (otherSender, otherReceiver) = makeHatch(of: Int.self)
         let cancelled = Task(executorPreference: dispatcher) { try await otherReceiver.receive() }
         let closed = Task(executorPreference: dispatcher) { try await receiver.receive() }
-        await eventually { otherReceiver.hasSuspendedReceive && receiver.hasSuspendedReceive }
+        await waitUntil { otherReceiver.hasSuspendedReceive && receiver.hasSuspendedReceive }
         loop.shutdown()
         cancelled.cancel()
         await #expect(throws: CancellationError.self) { try await cancelled.value }
@@ -63,7 +63,7 @@ struct ReliabilityHatchDeadLoopTests {
 struct ReliabilityHatchInputTests {
     @Test func everyHatchCallAfterEitherSideClosed() async throws {
         for closeSender in [false, true] {
-            let live = SharedInt()
+            let live = Counter()
             let (sender, receiver) = makeHatch(of: Tracked.self)
             if closeSender { sender.close() } else { receiver.close() }
             #expect(sender.isClosed && receiver.isClosed)
@@ -99,7 +99,7 @@ struct ReliabilityHatchInputTests {
             sender.close()
             sender.close()
             receiver.close()
-            #expect(live.load() == 0)
+            #expect(live.value == 0)
         }
     }
 
@@ -146,7 +146,7 @@ struct ReliabilityHatchInputTests {
     }
 
     @Test func multishotMisuseAnswersClearly() async throws {
-        let live = SharedInt()
+        let live = Counter()
         let receiver = MultishotReceiver<Tracked>()
         await #expect(throws: HatchClosedError.closed) { try await receiver.receive() }  // no sender yet
         let sender = try #require(receiver.sender())
@@ -175,7 +175,7 @@ struct ReliabilityHatchInputTests {
         #expect(orphan?.send(Tracked(3, live: live)) == false)
         #expect(next.send(Tracked(4, live: live)))
         _ = receiver.sender()  // a new round discards the unreceived value
-        #expect(live.load() == 0)
+        #expect(live.value == 0)
     }
 
     @Test func wakeSinkInCancelledTasksAndWithoutWaiters() async throws {

@@ -74,7 +74,7 @@ struct ReliabilityHatchModelTests {
         for seed in reliabilitySeeds(8) {
             var rng = SeededRandom(seed: seed)
             for _ in 0..<(20 * stressFactor) {
-                let live = SharedInt()
+                let live = Counter()
                 let oneshot = rng.oneIn(4)
                 var senders: [SenderEndpoint] = []
                 var receivers: [ReceiverEndpoint] = []
@@ -88,7 +88,7 @@ struct ReliabilityHatchModelTests {
                 for step in 0..<150 {
                     let op = rng.next() % 13
                     let context = "step \(step), op \(op), \(model); \(replayHint(seed))"
-                    try #require(live.load() == (model.slot == nil ? 0 : 1), "live values; \(context)")
+                    try #require(live.value == (model.slot == nil ? 0 : 1), "live values; \(context)")
                     var se = senders.isEmpty ? nil : senders[Int(rng.next() % UInt64(senders.count))]
                     var re = receivers.isEmpty ? nil : receivers[Int(rng.next() % UInt64(receivers.count))]
                     switch op {

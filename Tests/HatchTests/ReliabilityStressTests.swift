@@ -19,7 +19,7 @@ struct ReliabilityHatchStressTests {
     @Test func hatchPlainThreadProducerLoopConsumer() async throws {
         let seed = reliabilitySeeds(1)[0]
         let total = Self.steps
-        let live = SharedInt()
+        let live = Counter()
         let loop = try LoopThread(name: "hatch-consumer")
         defer { loop.shutdown() }
         let (sender, receiver) = makeHatch(of: Tracked.self)
@@ -79,7 +79,7 @@ struct ReliabilityHatchStressTests {
         await producer.join()
         let (missing, duplicated) = Bitmap.partition([received, replaced], count: total)
         #expect(missing == 0 && duplicated == 0 && outOfOrder == 0, "\(replayHint(seed))")
-        #expect(live.load() == 0, "every value was released")
+        #expect(live.value == 0, "every value was released")
     }
 
     /// A producer task on the global executor (async send, cancelled sends, lazy sends) and a
@@ -87,10 +87,10 @@ struct ReliabilityHatchStressTests {
     @Test func hatchTaskProducerPlainThreadConsumer() async throws {
         let seed = reliabilitySeeds(1)[0]
         let total = Self.steps
-        let live = SharedInt()
+        let live = Counter()
         let (sender, receiver) = makeHatch(of: Tracked.self)
         let received = Bitmap(count: total)
-        let outOfOrder = SharedInt()
+        let outOfOrder = Counter()
         let consumer = PlainThread {
             var last = -1
             while true {
@@ -134,8 +134,8 @@ struct ReliabilityHatchStressTests {
             sender.close()
         }.value
         await consumer.join()
-        #expect(received.count == total && outOfOrder.load() == 0, "\(replayHint(seed))")
-        #expect(live.load() == 0)
+        #expect(received.count == total && outOfOrder.value == 0, "\(replayHint(seed))")
+        #expect(live.value == 0)
     }
 
     enum Round: Sendable {
@@ -151,11 +151,11 @@ struct ReliabilityHatchStressTests {
     @Test func multishotRoundsAcrossALoopAndAThread() async throws {
         let seed = reliabilitySeeds(1)[0]
         let rounds = Self.steps
-        let live = SharedInt()
+        let live = Counter()
         let loop = try LoopThread(name: "multishot")
         defer { loop.shutdown() }
         let mailbox = LockedValue<Round?>(nil)
-        let secondSendsAccepted = SharedInt()
+        let secondSendsAccepted = Counter()
         let worker = PlainThread {
             while true {
                 guard let round = mailbox.withLock({ $0.take() }) else {
@@ -220,8 +220,8 @@ struct ReliabilityHatchStressTests {
         }.value
         await worker.join()
         #expect(mismatches.isEmpty, "\(mismatches); \(replayHint(seed))")
-        #expect(secondSendsAccepted.load() == 0, "a second send on one sender never delivers")
-        #expect(live.load() == 0, "every value, received or discarded, was released")
+        #expect(secondSendsAccepted.value == 0, "a second send on one sender never delivers")
+        #expect(live.value == 0, "every value, received or discarded, was released")
     }
 
     /// Two plain threads bump a counter and notify a WakeSink; a consumer task on a loop waits
@@ -234,7 +234,7 @@ struct ReliabilityHatchStressTests {
         let loop = try LoopThread(name: "wake-sink")
         defer { loop.shutdown() }
         let sink = WakeSink()
-        let counter = SharedInt()
+        let counter = Counter()
         let producers = (0..<2).map { index in
             let source = sink.source()
             return PlainThread {
@@ -256,16 +256,16 @@ struct ReliabilityHatchStressTests {
                 let goal = target
                 if rng.oneIn(8) {
                     let child = Task(executorPreference: dispatcher) {
-                        try await sink.wait { counter.load() >= goal ? counter.load() : nil }
+                        try await sink.wait { counter.value >= goal ? counter.value : nil }
                     }
                     if rng.oneIn(2) { await Task.yield() }
                     child.cancel()
                     if case .success(let seen) = await child.result, seen < goal { violations += 1 }
                 }
-                let seen = try await sink.wait { counter.load() >= goal ? counter.load() : nil }
+                let seen = try await sink.wait { counter.value >= goal ? counter.value : nil }
                 if seen < goal { violations += 1 }
             }
-            return (violations, counter.load())
+            return (violations, counter.value)
         }.value
         for producer in producers { await producer.join() }
         #expect(violations == 0 && finalCount == total, "\(replayHint(seed))")

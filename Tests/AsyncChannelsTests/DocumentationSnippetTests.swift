@@ -2,6 +2,7 @@ import AsyncChannels
 import EventLoop
 import Foundation  // only for Thread, a plain OS thread, as in AsyncChannel's example
 import LoopTestSupport
+import LoopUtilities
 import Testing
 
 // The code samples of the DocC article `ChoosingAChannel.md` and of `AsyncChannel`'s type
@@ -64,7 +65,7 @@ func offerJob(_ job: Int, to jobs: BoundedAsyncChannel<Int>) -> Bool {
     }
 }
 
-@Suite struct DocSnippetsTests {
+@Suite("Documentation snippets") struct DocumentationSnippetTests {
     @Test(.timeLimit(.minutes(1))) func asyncChannelTypeExample() async {
         #expect(await squares(upTo: 5) == [1, 4, 9, 16, 25])
     }
