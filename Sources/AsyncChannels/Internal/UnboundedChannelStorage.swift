@@ -154,8 +154,10 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
     }
 
     /// Under the lock: counts the receiver, checks the queue once more, and registers
-    /// `token` when it is still empty and open.
+    /// `token` when it is still empty and open. Always inlined, lock body included, into the
+    /// continuation's closure of ``receiveWaiting()`` and into ``receiveSyncSlow()``.
     @inlinable
+    @inline(__always)
     func register(id: UInt64, token: ReceiveWaiter<Element>) -> RegisterAction {
         state.withLock { waiters in
             // Sequentially consistent: the receiver half of the pairing; `pop` follows it with
