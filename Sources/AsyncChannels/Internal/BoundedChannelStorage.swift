@@ -205,15 +205,8 @@ final class BoundedChannelStorage<Element: Sendable>: Sendable {
     /// Receives, blocking the calling thread while the channel is empty and open.
     @inlinable
     func receiveSync() throws(ChannelError) -> Element {
-        switch state.withLock({ $0.receive() }) {
-        case .element(let element, let sender):
-            sender?.resume(.success(()))
-            return element
-        case .closed:
-            throw .closed
-        case .empty:
-            return try receiveSyncSlow()
-        }
+        if let element = try receiveWithoutWaiting() { return element }
+        return try receiveSyncSlow()
     }
 
     @usableFromInline
