@@ -20,7 +20,7 @@ struct ShutdownEdgeTests {
     /// timers pending. Work accepted before the shutdown and work handed to the fallback
     /// queue after it must run in the order it was posted.
     @Test func executeKeepsItsOrderAcrossTheShutdownHandOff() async throws {
-        let rounds = 20 * stressFactor
+        let rounds = 40 * stressFactor
         var disorderedRounds = 0
         for _ in 0..<rounds {
             let loop = try LoopThread(name: "handoff-order")
