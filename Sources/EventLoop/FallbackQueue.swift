@@ -40,10 +40,10 @@ final class FallbackQueue: Sendable {
     /// still held, so no drain starts and no work runs here.
     func takeOver(_ work: [Dispatcher.Work]) {
         state.withLock { state in
-            precondition(state.held, "FallbackQueue.takeOver after release")
             // Nothing can be queued yet: submissions reach this queue only once the inbox
             // stops accepting, which happens in the same inbox critical section as this call.
-            state.work.insert(contentsOf: work, at: 0)
+            precondition(state.held && state.work.isEmpty, "FallbackQueue.takeOver called twice")
+            state.work = work
         }
     }
 
