@@ -134,7 +134,7 @@ final class BoundedChannelStorage<Element: Sendable>: Sendable {
             do throws(ChannelSendError<Element>) {
                 try trySend(element)
                 return
-            } catch where error.reason == .full {
+            } catch  where error.reason == .full {
                 throw ChannelSendError(element: error.element, reason: .wouldBlockLoop)
             }
         }
