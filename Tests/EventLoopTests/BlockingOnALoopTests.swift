@@ -112,7 +112,10 @@ struct BlockingOnALoopTests {
     @Test func waitSyncStillBlocksAPlainThread() async throws {
         let signal = try ThreadSignal()
         let fired = LockedValue<Bool?>(nil)
-        let thread = PlainThread { fired.withLock { $0 = signal.waitSync(timeout: nil) } }
+        let thread = PlainThread {
+            let result = signal.waitSync(timeout: nil)  // outside the lock the test polls
+            fired.withLock { $0 = result }
+        }
         // Fire until the thread has taken one: whether it is asleep yet or not, it returns.
         while fired.withLock({ $0 }) == nil {
             signal.fire()
