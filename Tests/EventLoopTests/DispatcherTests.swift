@@ -109,9 +109,7 @@ struct DispatcherTests {
             let posted = try ThreadSignal()
             let gate = try ThreadSignal()
             dispatcher.execute {
-                // On the loop: hold it until A was posted. A poll, since waitSync refuses to
-                // sleep on a loop thread.
-                spinUntil("the gate") { gate.waitSync(timeout: .zero) }
+                _ = gate.waitSync(timeout: nil)  // on the loop: wait until A was posted
                 dispatcher.execute {
                     log.withLock { $0.append(round * 2 + 1) }
                     roundDone.fire()
@@ -237,8 +235,7 @@ struct DispatcherTests {
         let release = try ThreadSignal()
         dispatcher.execute {
             holding.fire()
-            // A poll: waitSync refuses to sleep on a loop thread.
-            spinUntil("the release") { release.waitSync(timeout: .zero) }
+            _ = release.waitSync(timeout: nil)
         }
         try await holding.wait()
         let before = dispatcher.counters
