@@ -89,11 +89,18 @@ public final class AsyncChannel<Element: Sendable>: Sendable {
     /// Removes and returns the oldest element, blocking the calling thread while the channel
     /// is empty.
     ///
-    /// For plain threads (pool workers, blocking I/O threads, C callbacks). Do not call it
-    /// from a task or a loop thread: it blocks the whole thread (use ``receive()`` there).
-    /// A blocked thread cannot be cancelled; ``close()`` wakes it.
+    /// For plain threads (pool workers, blocking I/O threads, C callbacks). Must not be
+    /// called on a thread that runs a loop now (a task or closure on a `LoopThread`, on a
+    /// thread dispatcher inside `run()` or `waitFor(_:)`, or on a shut-down dispatcher's
+    /// fallback queue): where it would have to wait, it throws
+    /// ``ChannelError/wouldBlockLoop`` at once instead of stalling the loop; an element
+    /// already queued is returned there as anywhere. Use ``receive()`` from a task. From a
+    /// task on the global executor it blocks a thread of the shared pool: use ``receive()``
+    /// there too. A blocked thread cannot be cancelled; ``close()`` wakes it.
     /// - Returns: the next element.
-    /// - Throws: ``ChannelError/closed`` once the channel is closed and drained.
+    /// - Throws: ``ChannelError/closed`` once the channel is closed and drained;
+    ///   ``ChannelError/wouldBlockLoop`` when the channel is empty and open and the calling
+    ///   thread runs a loop.
     @inlinable
     public func receiveSync() throws(ChannelError) -> Element {
         try storage.receiveSync()

@@ -66,12 +66,18 @@ public final class BoundedAsyncChannel<Element: Sendable>: Sendable {
 
     /// Appends an element, blocking the calling thread while the channel is full.
     ///
-    /// For plain threads. Do not call it from a task or a loop thread: it blocks the whole
-    /// thread (use ``send(_:)`` there). A blocked thread cannot be cancelled; a receive
-    /// (room) or ``close()`` wakes it.
+    /// For plain threads. Must not be called on a thread that runs a loop now (a task or
+    /// closure on a `LoopThread`, on a thread dispatcher inside `run()` or `waitFor(_:)`, or
+    /// on a shut-down dispatcher's fallback queue): where it would have to wait for room, it
+    /// throws at once with reason ``ChannelError/wouldBlockLoop`` instead of stalling the
+    /// loop; with room it sends there as anywhere. Use ``send(_:)`` from a task. From a task
+    /// on the global executor it blocks a thread of the shared pool: use ``send(_:)`` there
+    /// too. A blocked thread cannot be cancelled; a receive (room) or ``close()`` wakes it.
     /// - Parameter element: the element to send.
-    /// - Throws: ``ChannelSendError`` with reason ``ChannelError/closed``, handing `element`
-    ///   back, when the channel is closed before the element got in.
+    /// - Throws: ``ChannelSendError``, handing `element` back, with reason
+    ///   ``ChannelError/closed`` when the channel is closed before the element got in, or
+    ///   ``ChannelError/wouldBlockLoop`` when the channel is full and the calling thread
+    ///   runs a loop.
     @inlinable
     public func sendSync(_ element: Element) throws(ChannelSendError<Element>) {
         try storage.sendSync(element)
@@ -108,11 +114,17 @@ public final class BoundedAsyncChannel<Element: Sendable>: Sendable {
     /// Removes and returns the oldest element, blocking the calling thread while the channel
     /// is empty; makes room for one waiting sender.
     ///
-    /// For plain threads. Do not call it from a task or a loop thread: it blocks the whole
-    /// thread (use ``receive()`` there). A blocked thread cannot be cancelled; ``close()``
-    /// wakes it.
+    /// For plain threads. Must not be called on a thread that runs a loop now (a task or
+    /// closure on a `LoopThread`, on a thread dispatcher inside `run()` or `waitFor(_:)`, or
+    /// on a shut-down dispatcher's fallback queue): where it would have to wait, it throws
+    /// ``ChannelError/wouldBlockLoop`` at once instead of stalling the loop; an element
+    /// already queued is returned there as anywhere. Use ``receive()`` from a task. From a
+    /// task on the global executor it blocks a thread of the shared pool: use ``receive()``
+    /// there too. A blocked thread cannot be cancelled; ``close()`` wakes it.
     /// - Returns: the next element.
-    /// - Throws: ``ChannelError/closed`` once the channel is closed and drained.
+    /// - Throws: ``ChannelError/closed`` once the channel is closed and drained;
+    ///   ``ChannelError/wouldBlockLoop`` when the channel is empty and open and the calling
+    ///   thread runs a loop.
     @inlinable
     public func receiveSync() throws(ChannelError) -> Element {
         try storage.receiveSync()

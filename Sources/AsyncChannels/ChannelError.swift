@@ -1,8 +1,9 @@
 /// Why a channel operation failed.
 ///
-/// Receives throw it directly (``closed``), and so does ``BoundedAsyncChannel/init(capacity:)``
-/// (``invalidCapacity``); sends throw it as the ``ChannelSendError/reason`` of a
-/// ``ChannelSendError``, which hands the element back. A cancelled receive throws
+/// Receives throw it directly (``closed``, and ``wouldBlockLoop`` from a `receiveSync()` on a
+/// loop thread), and so does ``BoundedAsyncChannel/init(capacity:)`` (``invalidCapacity``);
+/// sends throw it as the ``ChannelSendError/reason`` of a ``ChannelSendError``, which hands
+/// the element back. A cancelled receive throws
 /// `CancellationError`, never a `ChannelError`.
 ///
 /// Compare with the static members: `error == .closed`. New reasons may be added later,
@@ -14,6 +15,7 @@ public struct ChannelError: Error, Hashable, Sendable, CustomStringConvertible {
         case full
         case cancelled
         case invalidCapacity
+        case wouldBlockLoop
     }
 
     @usableFromInline
@@ -39,6 +41,13 @@ public struct ChannelError: Error, Hashable, Sendable, CustomStringConvertible {
     /// A bounded channel was created with a capacity below 1. Use a capacity of at least 1.
     public static let invalidCapacity = ChannelError(.invalidCapacity)
 
+    /// A blocking call (`receiveSync()`, or a bounded channel's `sendSync(_:)`) was made on a
+    /// thread that runs a dispatcher's loop, and would have had to wait: blocking there would
+    /// stall every task of the loop, often forever. Nothing was received or sent (a send
+    /// hands its element back). Call `receive()` or `send(_:)` from a task instead, or make
+    /// the blocking call from a plain thread.
+    public static let wouldBlockLoop = ChannelError(.wouldBlockLoop)
+
     /// One sentence saying what went wrong, for logs and test failures.
     public var description: String {
         switch code {
@@ -46,6 +55,9 @@ public struct ChannelError: Error, Hashable, Sendable, CustomStringConvertible {
         case .full: "the bounded channel is full; wait with send(_:) or sendSync(_:), or receive first"
         case .cancelled: "the sending task was cancelled before the channel had room; the element was not sent"
         case .invalidCapacity: "a bounded channel needs a capacity of at least 1"
+        case .wouldBlockLoop:
+            "a blocking call would stall the event loop running on this thread; call receive() or send(_:) "
+                + "from a task, or call receiveSync/sendSync from a plain thread"
         }
     }
 }
@@ -55,9 +67,10 @@ public struct ChannelError: Error, Hashable, Sendable, CustomStringConvertible {
 public struct ChannelSendError<Element: Sendable>: Error {
     /// The element that was not sent.
     public var element: Element
-    /// Why: ``ChannelError/closed``, ``ChannelError/full`` (only `trySend`) or
+    /// Why: ``ChannelError/closed``, ``ChannelError/full`` (only `trySend`),
     /// ``ChannelError/cancelled`` (only the suspending `send` of a bounded channel, when its
-    /// task is cancelled while it waits for room).
+    /// task is cancelled while it waits for room) or ``ChannelError/wouldBlockLoop`` (only
+    /// `sendSync` of a bounded channel, full, on a thread that runs a loop).
     public var reason: ChannelError
 
     /// Creates an error for `element` that failed for `reason`.

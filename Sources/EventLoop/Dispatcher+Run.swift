@@ -13,7 +13,11 @@ extension Dispatcher {
     ///   call from a job), ``LoopError/shutDown`` after shutdown.
     public func run() throws(LoopError) {
         try enterLoop()
-        defer { isRunning = false }
+        runHonoursStop = true
+        defer {
+            runHonoursStop = false
+            isRunning = false
+        }
         runLoop {
             // The relaxed load keeps the common case to a plain read; the exchange that
             // consumes the request acquires what the stopping thread released.
@@ -22,8 +26,9 @@ extension Dispatcher {
     }
 
     /// Asks the loop to return from ``run()`` after the job it is running. Callable from
-    /// any thread; never blocks. It does not end a ``waitFor(_:)``: the request waits for
-    /// the next `run()`.
+    /// any thread; never blocks. It does not end a ``waitFor(_:)``: the request stays
+    /// pending, the `waitFor` loop blocks and wakes as usual meanwhile, and the next `run()`
+    /// returns after one pass over the ready work.
     public func stop() {
         stopRequested.store(true, ordering: .releasing)
         // The wake descriptor stays open until deinit (we hold a reference), so this write
@@ -44,6 +49,9 @@ extension Dispatcher {
     /// Call it on the dispatcher's own thread, outside the loop. Other work on the loop
     /// (tasks, timers, descriptor waits) runs meanwhile. The body's task is not cancelled
     /// by this call and nothing can cancel it from outside: it ends when `body` returns.
+    /// ``stop()`` does not end it either: a stop made before or during a `waitFor` stays
+    /// pending for the next ``run()``, and the loop keeps blocking for work, timers and
+    /// descriptors meanwhile.
     /// - Parameter body: the async work to run on the loop.
     /// - Returns: what `body` returned.
     /// - Throws: what `body` threw; ``LoopError/wrongThread`` when called off the
@@ -103,7 +111,8 @@ extension Dispatcher {
         wakePending.store(false, ordering: .sequentiallyConsistent)
         drainInbox()
         // Relaxed: a stop() from another thread that this load misses wakes the selector.
-        if !local.isEmpty || stopRequested.load(ordering: .relaxed) {
+        // Only run() honours a stop; a waitFor loop blocks over a pending one (else it spins).
+        if !local.isEmpty || (runHonoursStop && stopRequested.load(ordering: .relaxed)) {
             wakePending.store(true, ordering: .relaxed)
             return
         }
@@ -147,19 +156,25 @@ extension Dispatcher {
         // Acquiring and releasing: readers that acquire the flag (isShutDown) see the state
         // written before it; a second call sees the first one's.
         guard !shutDownFlag.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        // From here on, submissions from this thread go through the inbox too.
-        let pending = inbox.withLock { inbox -> [Work] in
+        // From here on, submissions from this thread go through the inbox too. One hand-off,
+        // in the critical section that stops the inbox accepting: the local queue, then the
+        // inbox, reach the fallback queue before any submission that finds the inbox closed
+        // (it takes this lock first), so work keeps the order it was posted in. Only moves
+        // happen under the lock; the fallback queue is held, so nothing runs yet.
+        inbox.withLock { inbox in
             inbox.accepting = false
             inboxHasWork.store(false, ordering: .relaxed)
-            defer { inbox.work = [] }
-            return inbox.work
+            fallback.takeOver(local.removeAll() + inbox.work)
+            inbox.work = []
         }
-        let leftovers = local.removeAll() + pending
+        // Still the only user of loop-only state: the fallback queue starts no drain before
+        // `release`. Work these failures resume queues up behind the pending work.
         failTimersForShutdown()
         failDescriptorWaitersForShutdown()
         // The descriptors stay open until deinit: a racing stop() may still write the eventfd.
         if inLoop { cel_set_current_dispatcher(nil) }
-        // Everything loop-only is now the fallback queue's, which runs one drain at a time.
-        fallback.submit(contentsOf: leftovers, to: self)
+        // Everything loop-only is now the fallback queue's, which runs one drain at a time;
+        // its lock orders the first drain after everything above.
+        fallback.release(to: self)
     }
 }

@@ -93,6 +93,9 @@ public final class Dispatcher: TaskExecutor, @unchecked Sendable {
     var nextDescriptorAudit: UInt64 = 0
     /// Loop thread only: whether `run()` or `waitFor(_:)` is running the loop.
     var isRunning = false
+    /// Loop thread only: whether the running loop is a `run()`, the only one a `stop()` ends.
+    /// While a `waitFor(_:)` runs, a pending stop neither ends the loop nor keeps it awake.
+    var runHonoursStop = false
     /// Loop thread only: loop passes, to poll descriptors every 64 busy passes.
     var iterations = 0
 

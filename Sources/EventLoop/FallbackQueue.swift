@@ -8,34 +8,67 @@ import LoopUtilities
 /// While a drain runs it stands in for the dispatcher's loop thread: it binds the dispatcher
 /// as the current one, so `inLoop` holds and the dispatcher's loop-only state has one user
 /// at a time (only one drain runs at a time).
+///
+/// The queue starts held: work submitted to it waits, and no drain starts, until the
+/// dispatcher's thread has finished its shutdown and calls ``release(to:)``. So the loop
+/// thread's last touches of loop-only state come before the first drain's.
 final class FallbackQueue: Sendable {
     private struct State {
         /// Work not yet taken by a drain, in order.
         var work: [Dispatcher.Work] = []
         /// Whether a drain is running or about to start (it alone takes the work).
         var draining = false
+        /// True until the dispatcher's thread is done with its loop-only state (`release`).
+        var held = true
     }
 
     /// Any thread, protected by its lock.
     private let state = LockedValue<State>(State())
 
-    /// Any thread: queues `work` and starts a drain unless one is running.
+    /// Any thread: queues `work` and starts a drain unless one is running or the queue is
+    /// still held.
     func submit(_ work: Dispatcher.Work, to dispatcher: Dispatcher) {
-        submit(contentsOf: [work], to: dispatcher)
+        let startDrain = state.withLock { state -> Bool in
+            state.work.append(work)
+            return Self.claimDrain(&state)
+        }
+        if startDrain { startDraining(for: dispatcher) }
     }
 
-    /// Any thread: queues `work` in order and starts a drain unless one is running.
-    func submit(contentsOf work: [Dispatcher.Work], to dispatcher: Dispatcher) {
-        guard !work.isEmpty else { return }
+    /// The shutdown, inside the inbox lock that stops the inbox accepting work: queues the
+    /// dispatcher's pending work, in order, ahead of anything submitted later. The queue is
+    /// still held, so no drain starts and no work runs here.
+    func takeOver(_ work: [Dispatcher.Work]) {
+        state.withLock { state in
+            // Nothing can be queued yet: submissions reach this queue only once the inbox
+            // stops accepting, which happens in the same inbox critical section as this call.
+            precondition(state.held && state.work.isEmpty, "FallbackQueue.takeOver called twice")
+            state.work = work
+        }
+    }
+
+    /// The dispatcher's thread, at the end of its shutdown, when it no longer touches
+    /// loop-only state: lets drains run, and starts one if work is queued.
+    func release(to dispatcher: Dispatcher) {
         let startDrain = state.withLock { state -> Bool in
-            state.work.append(contentsOf: work)
-            guard !state.draining else { return false }
-            state.draining = true
-            return true
+            state.held = false
+            return Self.claimDrain(&state)
         }
-        if startDrain {
-            Task.detached { self.drain(for: dispatcher) }
-        }
+        if startDrain { startDraining(for: dispatcher) }
+    }
+
+    /// Inside the lock: whether the caller is the one to start a drain (and it is marked
+    /// started).
+    private static func claimDrain(_ state: inout State) -> Bool {
+        guard !state.held, !state.draining, !state.work.isEmpty else { return false }
+        state.draining = true
+        return true
+    }
+
+    private func startDraining(for dispatcher: Dispatcher) {
+        // The lock orders this drain after the release, so after the loop thread's last use
+        // of loop-only state.
+        Task.detached { self.drain(for: dispatcher) }
     }
 
     /// Runs queued work until none is left, on a task of the global concurrent executor.

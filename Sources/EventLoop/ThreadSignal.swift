@@ -122,7 +122,16 @@ public final class ThreadSignal: Sendable {
     }
 
     /// Blocks the calling plain thread until the signal fires or `timeout` passes, then
-    /// clears it. Do not call it from a task or a loop thread: it blocks the thread.
+    /// clears it.
+    ///
+    /// For plain threads. Must not be called on a thread that runs a loop now (a task or
+    /// closure on a ``LoopThread``, on a thread dispatcher inside ``Dispatcher/run()`` or
+    /// ``Dispatcher/waitFor(_:)``, or on a shut-down dispatcher's fallback queue): there it
+    /// would stall every task of the loop, so a wait that would sleep stops the process with
+    /// a precondition failure that says so; use ``wait()`` from a task instead. A poll (a
+    /// zero or negative timeout) never sleeps and is allowed anywhere, and so is a wait that
+    /// finds the signal already set or closed. From a task on the global executor it blocks
+    /// a thread of the shared pool: use ``wait()`` there too.
     ///
     /// It spins for about a microsecond before it sleeps on the signal's eventfd, so a fire
     /// that comes quickly (a loop replying at once) costs neither side a system call.
@@ -152,7 +161,12 @@ public final class ThreadSignal: Sendable {
                     if registered { state.blockedThreads -= 1 }
                     return false
                 }
-                if !registered { state.blockedThreads += 1 }
+                if !registered {
+                    // About to sleep for the first time: the one place that checks the
+                    // thread, so that a poll, or a signal that is already set, costs nothing.
+                    if Dispatcher.currentThreadRunsALoop { ThreadSignal.wouldBlockLoop() }
+                    state.blockedThreads += 1
+                }
                 // Drained under the lock: a fire that sets the flag after this rings again,
                 // so the doorbell never holds a stale ring that hides a new one.
                 _ = cel_eventfd_drain(eventFD)
@@ -164,6 +178,14 @@ public final class ThreadSignal: Sendable {
             let left = deadline == UInt64.max ? -1 : Int64(clamping: deadline > now ? deadline - now : 0)
             _ = cel_poll_readable(eventFD, left)
         }
+    }
+
+    /// Stops the process: `waitSync` would sleep on a thread that runs a loop.
+    private static func wouldBlockLoop() -> Never {
+        preconditionFailure(
+            "ThreadSignal.waitSync(timeout:) would block a thread that runs a dispatcher's loop, "
+                + "stalling every task on it; call wait() from a task, or waitSync from a plain thread"
+        )
     }
 
     /// Closes the signal: every waiting task throws ``LoopError/closed``, blocked threads

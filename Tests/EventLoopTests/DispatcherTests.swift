@@ -109,7 +109,9 @@ struct DispatcherTests {
             let posted = try ThreadSignal()
             let gate = try ThreadSignal()
             dispatcher.execute {
-                _ = gate.waitSync(timeout: nil)  // on the loop: wait until A was posted
+                // On the loop: hold it until A was posted. A poll, since waitSync refuses to
+                // sleep on a loop thread.
+                spinUntil("the gate") { gate.waitSync(timeout: .zero) }
                 dispatcher.execute {
                     log.withLock { $0.append(round * 2 + 1) }
                     roundDone.fire()
@@ -235,7 +237,8 @@ struct DispatcherTests {
         let release = try ThreadSignal()
         dispatcher.execute {
             holding.fire()
-            _ = release.waitSync(timeout: nil)
+            // A poll: waitSync refuses to sleep on a loop thread.
+            spinUntil("the release") { release.waitSync(timeout: .zero) }
         }
         try await holding.wait()
         let before = dispatcher.counters

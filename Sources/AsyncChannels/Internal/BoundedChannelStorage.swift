@@ -112,7 +112,8 @@ final class BoundedChannelStorage<Element: Sendable>: Sendable {
         }
     }
 
-    /// Sends, blocking the calling thread while the channel is full.
+    /// Sends, blocking the calling thread while the channel is full; throws `.wouldBlockLoop`
+    /// with the element instead of blocking a thread that runs a loop.
     @inlinable
     func sendSync(_ element: Element) throws(ChannelSendError<Element>) {
         do throws(ChannelSendError<Element>) {
@@ -123,8 +124,20 @@ final class BoundedChannelStorage<Element: Sendable>: Sendable {
         }
     }
 
+    /// The blocking half of ``sendSync(_:)``, after `trySend` found the channel full. The
+    /// loop-thread check lives here, off the inlined fast path.
     @usableFromInline
     func sendSyncSlow(_ element: Element) throws(ChannelSendError<Element>) {
+        if callerRunsALoop() {
+            // One more try, without registering: room or a close that came since the first
+            // try ends the call as it would on a plain thread; only a wait is refused.
+            do throws(ChannelSendError<Element>) {
+                try trySend(element)
+                return
+            } catch  where error.reason == .full {
+                throw ChannelSendError(element: error.element, reason: .wouldBlockLoop)
+            }
+        }
         let thread = BlockedThread<Result<Void, ChannelSendError<Element>>>()
         // Relaxed: only uniqueness matters.
         let id = lastID.add(1, ordering: .relaxed).newValue
@@ -202,15 +215,24 @@ final class BoundedChannelStorage<Element: Sendable>: Sendable {
         state.withLock { $0.cancelReceive(id: id) }?.resumeCancelled()
     }
 
-    /// Receives, blocking the calling thread while the channel is empty and open.
+    /// Receives, blocking the calling thread while the channel is empty and open; throws
+    /// `.wouldBlockLoop` instead of blocking a thread that runs a loop.
     @inlinable
     func receiveSync() throws(ChannelError) -> Element {
         if let element = try receiveWithoutWaiting() { return element }
         return try receiveSyncSlow()
     }
 
+    /// The blocking half of ``receiveSync()``, after ``receiveWithoutWaiting()`` found the
+    /// channel empty. The loop-thread check lives here, off the inlined fast path.
     @usableFromInline
     func receiveSyncSlow() throws(ChannelError) -> Element {
+        if callerRunsALoop() {
+            // One more look, without registering: an element or a close that came since the
+            // first look ends the call as it would on a plain thread; only a wait is refused.
+            guard let element = try receiveWithoutWaiting() else { throw .wouldBlockLoop }
+            return element
+        }
         let thread = BlockedThread<Result<Element, ChannelError>>()
         // Relaxed: only uniqueness matters.
         let id = lastID.add(1, ordering: .relaxed).newValue

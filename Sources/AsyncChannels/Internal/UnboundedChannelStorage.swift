@@ -1,8 +1,17 @@
-// The channels' one use of the event loop: no spin on a loop thread that has other ready
-// work (`Dispatcher.currentLoopHasReadyWork`, in `popSpinning`).
+// The channels' two uses of the event loop, both here: no spin on a loop thread that has
+// other ready work (`Dispatcher.currentLoopHasReadyWork`, in `popSpinning`), and no blocking
+// call that would park a thread running a loop (`Dispatcher.currentThreadRunsALoop`, in
+// `callerRunsALoop()`, which the bounded channel's blocking calls use too).
 public import EventLoop
 public import LoopUtilities
 public import Synchronization
+
+/// Whether the calling thread runs a dispatcher's loop now, where `receiveSync` and
+/// `sendSync` must not park it (they throw ``ChannelError/wouldBlockLoop`` instead). Costs a
+/// thread-local load; called only on the blocking calls' slow paths, right before they park.
+func callerRunsALoop() -> Bool {
+    Dispatcher.currentThreadRunsALoop
+}
 
 /// The receivers waiting on an unbounded channel, behind the channel's lock (the slow path
 /// only: elements live in the lock-free ``BlockQueue``).
@@ -236,15 +245,27 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
         waiter?.resumeCancelled()
     }
 
-    /// Receives, blocking the calling thread while the channel is empty and open.
+    /// Receives, blocking the calling thread while the channel is empty and open; throws
+    /// `.wouldBlockLoop` instead of blocking a thread that runs a loop.
     @inlinable
     func receiveSync() throws(ChannelError) -> Element {
         if let element = try popSpinning() { return element }
         return try receiveSyncSlow()
     }
 
+    /// The blocking half of ``receiveSync()``, after ``popSpinning()`` found nothing. The
+    /// loop-thread check lives here, off the inlined fast path.
     @usableFromInline
     func receiveSyncSlow() throws(ChannelError) -> Element {
+        if callerRunsALoop() {
+            // One more look, without registering: an element or a close that came since the
+            // spin ends the call as it would on a plain thread; only a wait is refused.
+            switch queue.pop() {
+            case .element(let element): return element
+            case .closed: throw .closed
+            case .empty: throw .wouldBlockLoop
+            }
+        }
         let thread = BlockedThread<Result<Element, ChannelError>>()
         // Relaxed: only uniqueness matters.
         let id = lastID.add(1, ordering: .relaxed).newValue
