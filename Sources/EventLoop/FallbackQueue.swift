@@ -71,24 +71,22 @@ final class FallbackQueue: Sendable {
         Task.detached { self.drain(for: dispatcher) }
     }
 
-    /// Runs queued work until none is left, on a task of the global concurrent executor.
+    /// Runs the work queued so far, on a task of the global concurrent executor, then hands
+    /// what arrived meanwhile to a new task: a steady stream of late work never holds one of
+    /// the pool's threads for long.
     private func drain(for dispatcher: Dispatcher) {
-        // While draining, this thread stands in for the loop thread: `inLoop` is true, so
-        // actor isolation checks pass, and loop-only state is touched by one drain at a time.
-        // Unretained is sound: `dispatcher` is held by this call until the slot is restored.
-        let previous = cel_current_dispatcher()
-        cel_set_current_dispatcher(Unmanaged.passUnretained(dispatcher).toOpaque())
-        defer { cel_set_current_dispatcher(previous) }
-        while true {
-            let batch = state.withLock { state -> [Dispatcher.Work]? in
-                guard !state.work.isEmpty else {
-                    state.draining = false
-                    return nil
-                }
-                defer { state.work = [] }
-                return state.work
-            }
-            guard let batch else { return }
+        let batch = state.withLock { state -> [Dispatcher.Work] in
+            defer { state.work = [] }
+            return state.work
+        }
+        do {
+            // While draining, this thread stands in for the loop thread: `inLoop` is true, so
+            // actor isolation checks pass, and loop-only state is touched by one drain at a
+            // time. Unretained is sound: `dispatcher` is held by this call until the slot is
+            // restored.
+            let previous = cel_current_dispatcher()
+            cel_set_current_dispatcher(Unmanaged.passUnretained(dispatcher).toOpaque())
+            defer { cel_set_current_dispatcher(previous) }
             for work in batch {
                 switch work {
                 case .task(let job):
@@ -98,5 +96,12 @@ final class FallbackQueue: Sendable {
                 }
             }
         }
+        // Still marked draining, so no other drain started: either this one ends, or the next
+        // task carries on with what arrived during the batch.
+        let more = state.withLock { state -> Bool in
+            if state.work.isEmpty { state.draining = false }
+            return state.draining
+        }
+        if more { startDraining(for: dispatcher) }
     }
 }

@@ -181,6 +181,9 @@ struct LoopAndStressTests {
                 }
             }
             #expect(last == count - 1, "the last value sent before the sender left arrives")
+            // On every exit (a failure, the time limit's cancellation) the producer must end:
+            // a closed receiver turns its next trySend into `closed`.
+            r.close()
             await producer.join()
         }
     }
