@@ -45,6 +45,14 @@ public final class AsyncChannel<Element: Sendable>: Sendable {
         storage = UnboundedChannelStorage()
     }
 
+    /// Releasing the last reference to the channel closes it, as ``close()`` does: no one
+    /// can send any more, so `for await` loops over it (whose iterators keep only the
+    /// queue alive) receive what is queued and then end, instead of waiting for ever.
+    /// Elements still queued when the last iterator goes are released with the queue.
+    deinit {
+        storage.close()
+    }
+
     /// Appends an element, waking one waiting receiver if there is one.
     ///
     /// Callable from any thread or task, including a loop thread. Never blocks or suspends:

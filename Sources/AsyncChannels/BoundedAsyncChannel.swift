@@ -30,6 +30,14 @@ public final class BoundedAsyncChannel<Element: Sendable>: Sendable {
         storage = BoundedChannelStorage(capacity: capacity)
     }
 
+    /// Releasing the last reference to the channel closes it, as ``close()`` does: no one
+    /// can send any more, so `for await` loops over it (whose iterators keep only the
+    /// queue alive) receive what is queued and then end, instead of waiting for ever.
+    /// Elements still queued when the last iterator goes are released with the queue.
+    deinit {
+        storage.close()
+    }
+
     /// The most elements the channel queues. Callable from any thread.
     @inlinable
     public var capacity: Int { storage.capacity }

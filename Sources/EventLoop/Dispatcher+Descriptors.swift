@@ -77,7 +77,7 @@ extension Dispatcher {
 
     /// Runs `body` on the loop thread: now when already there, else through the inbox.
     func onLoop(_ body: @escaping @Sendable () -> Void) {
-        if inLoop && !isShutDown { body() } else { execute(body) }
+        if inLoop { body() } else { execute(body) }
     }
 
     /// Loop thread: makes `rendezvous` the waiter for one side of `fd` and arms the

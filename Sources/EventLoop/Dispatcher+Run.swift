@@ -73,7 +73,7 @@ extension Dispatcher {
 
     private func enterLoop() throws(LoopError) {
         guard !isShutDown else { throw .shutDown }
-        guard inLoop else { throw .wrongThread }
+        guard isBoundToCurrentThread else { throw .wrongThread }
         guard !isRunning else { throw .alreadyRunning }
         isRunning = true
     }
@@ -172,7 +172,7 @@ extension Dispatcher {
         failTimersForShutdown()
         failDescriptorWaitersForShutdown()
         // The descriptors stay open until deinit: a racing stop() may still write the eventfd.
-        if inLoop { cel_set_current_dispatcher(nil) }
+        if isBoundToCurrentThread { cel_set_current_dispatcher(nil) }
         // Everything loop-only is now the fallback queue's, which runs one drain at a time;
         // its lock orders the first drain after everything above.
         fallback.release(to: self)

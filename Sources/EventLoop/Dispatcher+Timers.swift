@@ -5,8 +5,10 @@ extension Dispatcher {
     ///
     /// Callable from any thread. A zero or negative delay runs the work on the next loop
     /// iteration; delays longer than about 146 years are clamped. Timers with the same
-    /// deadline run in the order they were scheduled. After shutdown the returned handle is
-    /// already cancelled and `work` never runs.
+    /// deadline run in the order they were scheduled. Work the dispatcher cannot run
+    /// because it shut down first is dropped, never run, and its handle's
+    /// ``Scheduled/state`` says ``Scheduled/State/shutDown``: at once when the dispatcher had
+    /// already shut down, otherwise when the shutdown reaches the timer.
     /// - Parameters:
     ///   - delay: how long to wait, measured on the monotonic clock.
     ///   - work: the closure to run on the loop thread.
@@ -48,7 +50,9 @@ extension Dispatcher {
     /// Puts `timer` in the heap: at once on the loop thread, else through the inbox. After
     /// shutdown the timer is failed (claimed) instead, so it never runs.
     func insertTimer(_ timer: Scheduled) {
-        if inLoop && !isShutDown {
+        if isShutDown {
+            timer.failForShutdown()
+        } else if inLoop {
             timers.insert(timer, deadline: timer.deadline)
         } else {
             execute { [self] in

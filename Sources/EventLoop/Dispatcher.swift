@@ -28,8 +28,8 @@ public final class Dispatcher: TaskExecutor, @unchecked Sendable {
     // Who may touch each stored property is written next to it:
     // - immutable: set in init, read from any thread;
     // - any thread: an atomic (the ordering is explained where it is used) or a lock;
-    // - loop thread only: the thread that runs the loop (the one bound to it, see `inLoop`),
-    //   with no lock. After shutdown the fallback queue's drain stands in for that thread: it
+    // - loop thread only: the thread that runs the loop (the one bound to it, see
+    //   `isBoundToCurrentThread`), with no lock. After shutdown the fallback queue's drain stands in for that thread: it
     //   binds itself as the current dispatcher and runs one batch at a time, so loop-only
     //   state still has one user at a time. `@unchecked Sendable` rests on this rule.
 
@@ -181,11 +181,23 @@ public final class Dispatcher: TaskExecutor, @unchecked Sendable {
         cel_set_current_dispatcher(Unmanaged.passUnretained(self).toOpaque())
     }
 
-    /// True when the caller runs on this dispatcher's thread.
+    /// True when the caller runs on this dispatcher's loop thread and the loop has not shut
+    /// down.
     ///
-    /// After shutdown it is true on the fallback drain that runs the dispatcher's late work,
-    /// which stands in for the thread. Callable from any thread; costs one thread-local load.
+    /// Once the dispatcher has shut down it is false everywhere, also on the fallback queue
+    /// that runs the dispatcher's late work (actors and tasks bound to the dispatcher still
+    /// pass their isolation checks there). Callable from any thread; costs one thread-local
+    /// load and one atomic load.
     public var inLoop: Bool {
+        isBoundToCurrentThread && !isShutDown
+    }
+
+    /// True when this thread's dispatcher slot names this dispatcher: on the loop thread
+    /// until its shutdown unbinds it, and on the fallback drain that stands in for it after.
+    /// Where this holds, loop-only state may be touched (one drain runs at a time). Any
+    /// thread; one thread-local load.
+    @inline(__always)
+    var isBoundToCurrentThread: Bool {
         cel_current_dispatcher() == Unmanaged.passUnretained(self).toOpaque()
     }
 
@@ -230,7 +242,7 @@ public final class Dispatcher: TaskExecutor, @unchecked Sendable {
     /// thread, the local queue; elsewhere (and after shutdown), the inbox.
     @inline(__always)
     func submit(_ work: Work) {
-        if inLoop && !isShutDownForLocal {
+        if isBoundToCurrentThread && !isShutDownForLocal {
             // Something another thread posted earlier (happens-before) must run first.
             if inboxHasWork.load(ordering: .acquiring) { drainInbox() }
             local.append(work)
@@ -239,9 +251,10 @@ public final class Dispatcher: TaskExecutor, @unchecked Sendable {
         }
     }
 
-    /// True once the loop thread may no longer use its local queue. Read where `inLoop` holds:
+    /// True once the loop thread may no longer use its local queue. Read where
+    /// `isBoundToCurrentThread` holds:
     /// relaxed is enough, because the flag is set on the loop thread itself, and the
-    /// fallback drain (the only other thread where `inLoop` holds) starts after it was set.
+    /// fallback drain (the only other thread where it holds) starts after it was set.
     var isShutDownForLocal: Bool { shutDownFlag.load(ordering: .relaxed) }
 
     /// Any thread: appends to the inbox and wakes the loop if it may be blocked; after

@@ -25,8 +25,8 @@ final class EpollSelector: Selector, @unchecked Sendable {
     /// Immutable; at most this many events are read per `epoll_wait`.
     private static let eventCapacity: Int32 = 64
 
-    /// Immutable; closed in `close()`.
-    private let epollFD: Int32
+    /// Immutable; closed in `close()` (internal for the tests that check it is closed).
+    let epollFD: Int32
     /// Immutable; closed in `close()`. Written by `wake()` from any thread: the dispatcher
     /// closes it only in its deinit, so no writer can hit a closed or reused number.
     let wakeFD: Int32

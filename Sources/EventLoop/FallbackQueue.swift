@@ -6,8 +6,9 @@ import LoopUtilities
 /// in order and one at a time, instead of leaving their tasks suspended forever.
 ///
 /// While a drain runs it stands in for the dispatcher's loop thread: it binds the dispatcher
-/// as the current one, so `inLoop` holds and the dispatcher's loop-only state has one user
-/// at a time (only one drain runs at a time).
+/// as the current one, so isolation checks pass and the dispatcher's loop-only state has
+/// one user at a time (only one drain runs at a time). `inLoop` is false there: the loop
+/// thread is gone.
 ///
 /// The queue starts held: work submitted to it waits, and no drain starts, until the
 /// dispatcher's thread has finished its shutdown and calls ``release(to:)``. So the loop
@@ -80,10 +81,10 @@ final class FallbackQueue: Sendable {
             return state.work
         }
         do {
-            // While draining, this thread stands in for the loop thread: `inLoop` is true, so
-            // actor isolation checks pass, and loop-only state is touched by one drain at a
-            // time. Unretained is sound: `dispatcher` is held by this call until the slot is
-            // restored.
+            // While draining, this thread stands in for the loop thread: it is bound to the
+            // dispatcher, so actor isolation checks pass, and loop-only state is touched by
+            // one drain at a time. Unretained is sound: `dispatcher` is held by this call
+            // until the slot is restored.
             let previous = cel_current_dispatcher()
             cel_set_current_dispatcher(Unmanaged.passUnretained(dispatcher).toOpaque())
             defer { cel_set_current_dispatcher(previous) }

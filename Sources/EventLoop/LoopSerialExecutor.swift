@@ -27,12 +27,12 @@ final class LoopSerialExecutor: SerialExecutor, @unchecked Sendable {
     /// that stands in for it after shutdown).
     func checkIsolated() {
         precondition(
-            dispatcher.inLoop,
+            dispatcher.isBoundToCurrentThread,
             "expected to run on the loop thread of dispatcher '\(dispatcher.name)', but runs elsewhere"
         )
     }
 
     func isIsolatingCurrentContext() -> Bool? {
-        dispatcher.inLoop
+        dispatcher.isBoundToCurrentThread
     }
 }

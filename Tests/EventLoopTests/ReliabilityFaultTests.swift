@@ -38,7 +38,7 @@ private func refillDescriptorTable() -> [Int32] {
 
 /// Ends the child process of an exit test when `condition` is false, with exit code `code`
 /// (the parent reports the exit code; the child's stderr gets the message).
-private func check(_ condition: Bool, _ message: String, code: Int32) {
+func check(_ condition: Bool, _ message: String, code: Int32) {
     guard !condition else { return }
     let line = "FAILED: \(message)\n"
     _ = line.withCString { Glibc.write(2, $0, strlen($0)) }
@@ -187,6 +187,7 @@ struct ReliabilityLoopFaultTests {
         await #expect(throws: CancellationError.self) { try await cancelled.value }
         closing.close()
         await #expect(throws: LoopError.closed) { try await closed.value }
+        #expect(scheduled.state == .shutDown)
         scheduled.cancel()
         #expect(neverRuns.value == 0)
     }

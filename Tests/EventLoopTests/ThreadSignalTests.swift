@@ -191,7 +191,10 @@ struct ShutdownTests {
         loop.shutdown()
         #expect(await sleeper.value == .shutDown)
         #expect(await reader.value == .shutDown)
+        // The shutdown dropped the scheduled closure, and its handle says so.
+        #expect(scheduled.state == .shutDown)
         scheduled.cancel()
+        #expect(scheduled.state == .shutDown, "a cancel after the outcome changes nothing")
         #expect(neverRuns.value == 0)
     }
 
@@ -199,8 +202,10 @@ struct ShutdownTests {
         let loop = try LoopThread()
         let dispatcher = loop.dispatcher
         loop.shutdown()
-        // Task jobs and closures run on the fallback queue: no task hangs.
+        // Task jobs and closures run on the fallback queue: no task hangs. inLoop is false
+        // there (the loop thread is gone).
         #expect(await Task(executorPreference: dispatcher) { 1 }.value == 1)
+        #expect(await Task(executorPreference: dispatcher) { dispatcher.inLoop }.value == false)
         let ran = try ThreadSignal()
         dispatcher.execute { ran.fire() }
         try await ran.wait()
@@ -212,7 +217,9 @@ struct ShutdownTests {
         await #expect(throws: LoopError.shutDown) { try await dispatcher.sleep(for: .seconds(1)) }
         await #expect(throws: LoopError.shutDown) { try await dispatcher.waitReadable(0) }
         let neverRuns = Counter()
-        dispatcher.schedule(after: .zero) { neverRuns.add() }
+        // A schedule on a dead loop is visible at once: the handle reports the shutdown.
+        let late = dispatcher.schedule(after: .zero) { neverRuns.add() }
+        #expect(late.state == .shutDown)
         let flushed = try ThreadSignal()
         dispatcher.execute { flushed.fire() }
         try await flushed.wait()

@@ -63,6 +63,26 @@ struct TimerTests {
         }
     }
 
+    /// A handle leaves `pending` once: for `fired` when the work ran, `cancelled` when a
+    /// cancel won; later cancels change nothing.
+    @Test func scheduledStateTellsWhatBecameOfTheWork() async throws {
+        let loop = try LoopThread()
+        defer { loop.shutdown() }
+        let dispatcher = loop.dispatcher
+        let ran = try ThreadSignal()
+        let far = dispatcher.schedule(after: .seconds(3600)) {}
+        #expect(far.state == .pending)
+        let soon = dispatcher.schedule(after: .zero) { ran.fire() }
+        try await ran.wait()
+        #expect(soon.state == .fired)
+        soon.cancel()
+        #expect(soon.state == .fired)
+        far.cancel()
+        #expect(far.state == .cancelled)
+        far.cancel()
+        #expect(far.state == .cancelled)
+    }
+
     @Test func pastDeadlinesRunInScheduleOrder() async throws {
         let loop = try LoopThread()
         defer { loop.shutdown() }
