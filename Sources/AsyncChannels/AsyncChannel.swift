@@ -26,7 +26,10 @@
 ///
 /// ``close()`` stops further sends; the elements already queued remain receivable, and
 /// receivers learn the channel is finished (``ChannelError/closed``, or the end of a
-/// `for await` loop) once it is drained.
+/// `for await` loop) once it is drained. Releasing the last reference to the channel closes
+/// it too: iterators keep only its queue alive, so a `for await` over a channel nobody else
+/// holds drains it and ends. A consumer that holds the channel itself keeps it open, so
+/// producers that are done should call ``close()``.
 ///
 /// Cancellation: a receive whose task is cancelled while it waits throws
 /// `CancellationError` and has changed nothing (no element is taken); a send never waits,

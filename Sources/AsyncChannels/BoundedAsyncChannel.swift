@@ -3,8 +3,8 @@
 ///
 /// When the channel is full, ``send(_:)`` suspends the sending task, ``sendSync(_:)``
 /// blocks the sending thread, and ``trySend(_:)`` fails at once with the element handed
-/// back. Each receive makes room for the longest-waiting sender. Receiving works as on
-/// ``AsyncChannel``.
+/// back. Each receive makes room for the longest-waiting sender. Receiving, closing and
+/// the close on release of the last reference work as on ``AsyncChannel``.
 ///
 /// ```swift
 /// let jobs = try BoundedAsyncChannel<Int>(capacity: 64)

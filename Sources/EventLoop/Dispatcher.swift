@@ -19,19 +19,36 @@ import Synchronization
 /// eventfd only when it is the first to flip the "wake pending" flag, which the loop clears
 /// only right before it blocks: a busy loop costs its producers no system call.
 ///
-/// A dispatcher shuts down when its thread ends (``LoopThread/shutdown()``, or the exit of a
-/// thread that called ``forCurrentThread()``). Then pending sleeps and descriptor waits
-/// throw ``LoopError/shutDown``, scheduled closures are cancelled, and work that still
-/// arrives — task jobs, actor jobs and ``execute(_:)`` closures — runs in order on a serial
-/// fallback queue on the global concurrent executor, so that no task hangs.
+/// A dispatcher shuts down when its thread ends (``LoopThread/shutdown()``, the release of
+/// its last `LoopThread` reference, or the exit of a thread that called
+/// ``forCurrentThread()``). One rule then holds for every kind of waiter:
+///
+/// - What only the loop could finish fails at once with ``LoopError/shutDown``: sleeps,
+///   descriptor waits (``waitReadable(_:)``, ``waitWritable(_:)``), and later calls of them.
+///   Scheduled closures never run: their ``Scheduled/state`` turns to
+///   ``Scheduled/State/shutDown`` (at once for a `schedule` made after the shutdown).
+/// - What another party finishes keeps waiting for that party: a task suspended in a
+///   channel's or hatch's `receive()`, a bounded `send`, or ``ThreadSignal/wait()`` resumes
+///   when the element, the room, the fire, the close or its cancellation comes, as it would
+///   on a live loop. It then runs on the dispatcher's fallback queue.
+/// - Work that still arrives — task jobs, actor jobs and ``execute(_:)`` closures — runs, in
+///   the order it was posted and after the work that was pending at the shutdown, on that
+///   serial fallback queue (tasks of the global concurrent executor, one batch at a time).
+///   Actors and tasks bound to the dispatcher keep their isolation there; ``inLoop`` is
+///   false there, because the loop thread is gone.
+///
+/// The dispatcher's two descriptors (epoll and the wake eventfd) stay open after the
+/// shutdown, until the last reference to the dispatcher goes: any holder may still call
+/// ``stop()`` or post work, and a closed number could by then name another file.
 public final class Dispatcher: TaskExecutor, @unchecked Sendable {
     // Who may touch each stored property is written next to it:
     // - immutable: set in init, read from any thread;
     // - any thread: an atomic (the ordering is explained where it is used) or a lock;
     // - loop thread only: the thread that runs the loop (the one bound to it, see
-    //   `isBoundToCurrentThread`), with no lock. After shutdown the fallback queue's drain stands in for that thread: it
-    //   binds itself as the current dispatcher and runs one batch at a time, so loop-only
-    //   state still has one user at a time. `@unchecked Sendable` rests on this rule.
+    //   `isBoundToCurrentThread`), with no lock. After shutdown the fallback queue's drain
+    //   stands in for that thread: it binds itself as the current dispatcher and runs one
+    //   batch at a time, so loop-only state still has one user at a time. `@unchecked
+    //   Sendable` rests on this rule.
 
     // MARK: Immutable
 

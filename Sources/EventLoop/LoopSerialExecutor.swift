@@ -26,10 +26,10 @@ final class LoopSerialExecutor: SerialExecutor, @unchecked Sendable {
     /// Stops the process unless the caller runs on the loop thread (or the fallback drain
     /// that stands in for it after shutdown).
     func checkIsolated() {
-        precondition(
-            dispatcher.isBoundToCurrentThread,
-            "expected to run on the loop thread of dispatcher '\(dispatcher.name)', but runs elsewhere"
-        )
+        // fatalError, not precondition: the message must survive optimized builds.
+        guard dispatcher.isBoundToCurrentThread else {
+            fatalError("expected to run on the loop thread of dispatcher '\(dispatcher.name)', but runs elsewhere")
+        }
     }
 
     func isIsolatingCurrentContext() -> Bool? {

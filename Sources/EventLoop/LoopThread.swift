@@ -9,8 +9,11 @@ import Synchronization
 /// let value = await Task(executorPreference: loop.dispatcher) { 42 }.value
 /// ```
 ///
-/// Releasing the last reference shuts the thread down as ``shutdown()`` does. Sendable:
-/// use it from any thread.
+/// Releasing the last reference shuts the thread down as ``shutdown()`` does, wherever the
+/// release happens: the thread is joined, or, when the release runs on the loop thread
+/// itself, the loop stops after the current job and the thread is detached. The
+/// ``dispatcher`` outlives it for as long as it is referenced (see ``Dispatcher`` for what
+/// its waiters and late work see). Sendable: use it from any thread.
 public final class LoopThread: Sendable {
     /// The dispatcher this thread runs. Immutable; read it from any thread.
     public let dispatcher: Dispatcher

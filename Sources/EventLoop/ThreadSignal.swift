@@ -128,7 +128,7 @@ public final class ThreadSignal: Sendable {
     /// closure on a ``LoopThread``, on a thread dispatcher inside ``Dispatcher/run()`` or
     /// ``Dispatcher/waitFor(_:)``, or on a shut-down dispatcher's fallback queue): there it
     /// would stall every task of the loop, so a wait that would sleep stops the process with
-    /// a precondition failure that says so; use ``wait()`` from a task instead. A poll (a
+    /// a message that says so; use ``wait()`` from a task instead. A poll (a
     /// zero or negative timeout) never sleeps and is allowed anywhere, and so is a wait that
     /// finds the signal already set or closed. From a task on the global executor it blocks
     /// a thread of the shared pool: use ``wait()`` there too.
@@ -182,7 +182,7 @@ public final class ThreadSignal: Sendable {
 
     /// Stops the process: `waitSync` would sleep on a thread that runs a loop.
     private static func wouldBlockLoop() -> Never {
-        preconditionFailure(
+        fatalError(
             "ThreadSignal.waitSync(timeout:) would block a thread that runs a dispatcher's loop, "
                 + "stalling every task on it; call wait() from a task, or waitSync from a plain thread"
         )

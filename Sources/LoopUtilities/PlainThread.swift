@@ -52,7 +52,7 @@ package final class PlainThread: Sendable {
         do {
             try self.init(named: name, body)
         } catch {
-            preconditionFailure("\(error)")
+            fatalError("\(error)")
         }
     }
 

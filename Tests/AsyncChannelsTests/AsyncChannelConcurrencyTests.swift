@@ -8,7 +8,7 @@ import Testing
 @testable import AsyncChannels
 
 @Suite struct AsyncChannelConcurrencyTests {
-    @Test(.timeLimit(.minutes(1))) func orderPerProducerFromPlainThreadsToALoopTask() async throws {
+    @Test(.stressTimeLimit) func orderPerProducerFromPlainThreadsToALoopTask() async throws {
         let loop = try LoopThread(name: "order")
         defer { loop.shutdown() }
         let channel = AsyncChannel<Tagged>()
@@ -31,7 +31,7 @@ import Testing
 
     /// Consumers of every kind at once: tasks on two loops, a task on the global executor
     /// and a plain thread in receiveSync; producers are plain threads and a loop task.
-    @Test(.timeLimit(.minutes(1))) func mpmcDeliversEachElementExactlyOnce() async throws {
+    @Test(.heavyStress, .stressTimeLimit) func mpmcDeliversEachElementExactlyOnce() async throws {
         let loopA = try LoopThread(name: "mpmc-a")
         let loopB = try LoopThread(name: "mpmc-b")
         defer {
@@ -82,7 +82,7 @@ import Testing
 
     /// A receive racing its own cancellation and a send: it returns the element or throws
     /// CancellationError with the element left in the channel. Never lost, never doubled.
-    @Test(.timeLimit(.minutes(1))) func cancelledReceiveNeverLosesAnElement() async throws {
+    @Test(.heavyStress, .stressTimeLimit) func cancelledReceiveNeverLosesAnElement() async throws {
         let loop = try LoopThread(name: "cancel-race")
         defer { loop.shutdown() }
         let iterations = 2000 * stressFactor
@@ -130,7 +130,7 @@ import Testing
     /// as the lock is free, racing the receive for it. No element is ever sent, so each
     /// round must end in `CancellationError`: a missed cancellation leaves the receive
     /// waiting for good, and the time limit fails the test.
-    @Test(.timeLimit(.minutes(2))) func cancellationRacingTheRegistrationIsNeverMissed() async throws {
+    @Test(.heavyStress, .stressTimeLimit(quick: 2)) func cancellationRacingTheRegistrationIsNeverMissed() async throws {
         let loop = try LoopThread(name: "cancel-register")
         defer { loop.shutdown() }
         let rounds = 2000 * stressFactor
@@ -188,7 +188,7 @@ import Testing
 
     /// Many receivers, some cancelled at random moments, while producers send: everything
     /// received plus everything left equals everything sent.
-    @Test(.timeLimit(.minutes(1))) func cancellationStormKeepsTheCount() async throws {
+    @Test(.heavyStress, .stressTimeLimit) func cancellationStormKeepsTheCount() async throws {
         let loop = try LoopThread(name: "storm")
         defer { loop.shutdown() }
         let rounds = 200 * stressFactor
@@ -223,7 +223,7 @@ import Testing
         }
     }
 
-    @Test(.timeLimit(.minutes(1))) func stressManyProducersManyConsumersWithPayloads() async throws {
+    @Test(.heavyStress, .stressTimeLimit) func stressManyProducersManyConsumersWithPayloads() async throws {
         let loops = try (0..<2).map { try LoopThread(name: "stress-\($0)") }
         defer { for loop in loops { loop.shutdown() } }
         let counter = LiveCounter()

@@ -17,7 +17,7 @@ import Testing
         #expect(!channel.isClosed)
     }
 
-    @Test(.timeLimit(.minutes(1))) func receiveReturnsQueuedElementsInOrder() async throws {
+    @Test(.stressTimeLimit) func receiveReturnsQueuedElementsInOrder() async throws {
         let channel = AsyncChannel<String>()
         try channel.send("a")
         try channel.send("b")
@@ -25,7 +25,7 @@ import Testing
         #expect(try await channel.receive() == "b")
     }
 
-    @Test(.timeLimit(.minutes(1))) func receiveWithAnElementReadyDoesNotSuspend() async throws {
+    @Test(.stressTimeLimit) func receiveWithAnElementReadyDoesNotSuspend() async throws {
         let loop = try LoopThread(name: "no-suspend")
         defer { loop.shutdown() }
         let channel = AsyncChannel<Int>()
@@ -42,7 +42,7 @@ import Testing
         #expect(jobs < 10)
     }
 
-    @Test(.timeLimit(.minutes(1))) func waitingReceiverOnALoopIsResumedOnThatLoop() async throws {
+    @Test(.stressTimeLimit) func waitingReceiverOnALoopIsResumedOnThatLoop() async throws {
         let loop = try LoopThread(name: "resume-here")
         defer { loop.shutdown() }
         let channel = AsyncChannel<Int>()
@@ -59,7 +59,7 @@ import Testing
         #expect(onLoop)
     }
 
-    @Test(.timeLimit(.minutes(1))) func oneElementWakesOneWaiter() async throws {
+    @Test(.stressTimeLimit) func oneElementWakesOneWaiter() async throws {
         let channel = AsyncChannel<Int>()
         let receivers = (0..<3).map { _ in Task { try await channel.receive() } }
         await waitUntil { channel.waitingReceivers == 3 }
@@ -73,7 +73,7 @@ import Testing
         #expect(got.sorted() == [1, 2, 3])
     }
 
-    @Test(.timeLimit(.minutes(1))) func closeKeepsQueuedElementsReceivable() async throws {
+    @Test(.stressTimeLimit) func closeKeepsQueuedElementsReceivable() async throws {
         let channel = AsyncChannel<Int>()
         try channel.send(1)
         try channel.send(2)
@@ -101,7 +101,7 @@ import Testing
         #expect(channel.count == 0)
     }
 
-    @Test(.timeLimit(.minutes(1))) func closeWakesEveryWaitingTaskAndThread() async throws {
+    @Test(.stressTimeLimit) func closeWakesEveryWaitingTaskAndThread() async throws {
         let loop = try LoopThread(name: "close-wakes")
         defer { loop.shutdown() }
         let channel = AsyncChannel<Int>()
@@ -124,7 +124,7 @@ import Testing
         #expect(threadOutcome.all == ["closed"])
     }
 
-    @Test(.timeLimit(.minutes(1))) func receiveSyncBlocksUntilAnElementArrives() async throws {
+    @Test(.stressTimeLimit) func receiveSyncBlocksUntilAnElementArrives() async throws {
         let channel = AsyncChannel<Int>()
         let got = Collector<Int>()
         let thread = PlainThread {
@@ -137,7 +137,7 @@ import Testing
         #expect(got.all == Array(0..<100))
     }
 
-    @Test(.timeLimit(.minutes(1))) func forAwaitEndsWhenClosedAndDrained() async throws {
+    @Test(.stressTimeLimit) func forAwaitEndsWhenClosedAndDrained() async throws {
         let channel = AsyncChannel<Int>()
         let consumer = Task {
             var got: [Int] = []
@@ -152,7 +152,7 @@ import Testing
         #expect(await iterator.next() == nil)
     }
 
-    @Test(.timeLimit(.minutes(1))) func manyIteratorsShareTheElements() async throws {
+    @Test(.stressTimeLimit) func manyIteratorsShareTheElements() async throws {
         let channel = AsyncChannel<Int>()
         let consumers = (0..<4).map { _ in
             Task {
@@ -173,7 +173,7 @@ import Testing
         #expect(all.sorted() == Array(0..<n))
     }
 
-    @Test(.timeLimit(.minutes(1))) func cancelledIterationEndsWithoutTakingAnElement() async throws {
+    @Test(.stressTimeLimit) func cancelledIterationEndsWithoutTakingAnElement() async throws {
         let channel = AsyncChannel<Int>()
         let consumer = Task {
             var count = 0
@@ -187,7 +187,7 @@ import Testing
         #expect(channel.tryReceive() == 1)
     }
 
-    @Test(.timeLimit(.minutes(1))) func largePayloadsArriveIntact() async throws {
+    @Test(.stressTimeLimit) func largePayloadsArriveIntact() async throws {
         struct Big: Sendable, Equatable {
             var words: (Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int)
             static func == (a: Big, b: Big) -> Bool { a.words.0 == b.words.0 && a.words.15 == b.words.15 }
@@ -219,7 +219,7 @@ import Testing
         await producer.join()
     }
 
-    @Test(.timeLimit(.minutes(1))) func elementsAreReleasedWhenReceivedAndNothingLeaks() async throws {
+    @Test(.stressTimeLimit) func elementsAreReleasedWhenReceivedAndNothingLeaks() async throws {
         let counter = LiveCounter()
         do {
             let channel = AsyncChannel<Payload>()
@@ -250,7 +250,7 @@ import Testing
         #expect(counter.live == 0)
     }
 
-    @Test(.timeLimit(.minutes(1))) func steadyStreamReusesQueueStorage() throws {
+    @Test(.stressTimeLimit) func steadyStreamReusesQueueStorage() throws {
         let channel = AsyncChannel<Int>()
         for round in 0..<1000 {
             for value in 0..<64 { try channel.send(round * 64 + value) }

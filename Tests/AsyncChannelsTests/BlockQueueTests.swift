@@ -91,7 +91,7 @@ import Testing
         #expect(counter.live == 0)
     }
 
-    @Test(.timeLimit(.minutes(2))) func manyThreadsExactlyOnceAndInOrderPerProducer() async {
+    @Test(.heavyStress, .stressTimeLimit(quick: 2)) func manyThreadsExactlyOnceAndInOrderPerProducer() async {
         let queue = BlockQueue<Tagged>()
         let producers = 4
         let consumers = 4
@@ -125,7 +125,7 @@ import Testing
 
     /// A receiver that registers just as a producer sends: thousands of rounds of exactly
     /// that race, each with one element, so a lost wake-up hangs the test.
-    @Test(.timeLimit(.minutes(2))) func waitingTaskAndSendingThreadNeverMissEachOther() async throws {
+    @Test(.heavyStress, .stressTimeLimit(quick: 2)) func waitingTaskAndSendingThreadNeverMissEachOther() async throws {
         let loop = try LoopThread(name: "race")
         defer { loop.shutdown() }
         let channel = AsyncChannel<Int>()
@@ -150,7 +150,7 @@ import Testing
         await producer.join()
     }
 
-    @Test(.timeLimit(.minutes(2))) func parkedThreadAndSendingThreadNeverMissEachOther() async {
+    @Test(.heavyStress, .stressTimeLimit(quick: 2)) func parkedThreadAndSendingThreadNeverMissEachOther() async {
         let channel = AsyncChannel<Int>()
         let rounds = 3000 * stressFactor
         let ready = Counter(-1)
@@ -174,7 +174,7 @@ import Testing
 
     /// Sends racing with close: each element is either received (before or after the close)
     /// or handed back to its sender, exactly once, and every payload is released.
-    @Test(.timeLimit(.minutes(2))) func closeRacingWithSendsLosesAndDuplicatesNothing() async throws {
+    @Test(.heavyStress, .stressTimeLimit(quick: 2)) func closeRacingWithSendsLosesAndDuplicatesNothing() async throws {
         let loop = try LoopThread(name: "close-race")
         defer { loop.shutdown() }
         let counter = LiveCounter()

@@ -7,7 +7,7 @@ import Testing
 
 /// The blocking calls refuse, with ``ChannelError/wouldBlockLoop``, to park a thread that
 /// runs a loop, and only when they would have to wait; plain threads still block.
-@Suite("Blocking calls on a loop", .timeLimit(.minutes(1)))
+@Suite("Blocking calls on a loop", .stressTimeLimit)
 struct ChannelBlockingOnALoopTests {
     /// Runs `body` as a task on a fresh `LoopThread`.
     func onALoop<T: Sendable>(_ body: @escaping @Sendable () -> T) async throws -> T {

@@ -32,7 +32,7 @@ import Testing
         #expect(channel.tryReceive() == "c")
     }
 
-    @Test(.timeLimit(.minutes(1))) func sendSuspendsWhileFull() async throws {
+    @Test(.stressTimeLimit) func sendSuspendsWhileFull() async throws {
         let loop = try LoopThread(name: "bounded")
         defer { loop.shutdown() }
         let channel = try BoundedAsyncChannel<Int>(capacity: 1)
@@ -46,7 +46,7 @@ import Testing
         #expect(try await channel.receive() == 2)
     }
 
-    @Test(.timeLimit(.minutes(1))) func sendSyncBlocksAPlainThreadWhileFull() async throws {
+    @Test(.stressTimeLimit) func sendSyncBlocksAPlainThreadWhileFull() async throws {
         let channel = try BoundedAsyncChannel<Int>(capacity: 4)
         let n = 1000
         let producer = PlainThread {
@@ -65,7 +65,7 @@ import Testing
         #expect(got == Array(0..<n))
     }
 
-    @Test(.timeLimit(.minutes(1))) func receiveSyncAndSendSyncBetweenPlainThreads() async throws {
+    @Test(.stressTimeLimit) func receiveSyncAndSendSyncBetweenPlainThreads() async throws {
         let channel = try BoundedAsyncChannel<Int>(capacity: 1)
         let got = Collector<Int>()
         let consumer = PlainThread {
@@ -79,7 +79,7 @@ import Testing
         #expect(got.all == Array(0..<2000))
     }
 
-    @Test(.timeLimit(.minutes(1))) func closeFailsWaitingSendersWithTheirElements() async throws {
+    @Test(.stressTimeLimit) func closeFailsWaitingSendersWithTheirElements() async throws {
         let counter = LiveCounter()
         do {
             let channel = try BoundedAsyncChannel<Payload>(capacity: 1)
@@ -113,7 +113,7 @@ import Testing
         #expect(counter.live == 0)
     }
 
-    @Test(.timeLimit(.minutes(1))) func cancelledSendHandsTheElementBackAndLeavesNothing() async throws {
+    @Test(.stressTimeLimit) func cancelledSendHandsTheElementBackAndLeavesNothing() async throws {
         let channel = try BoundedAsyncChannel<Int>(capacity: 1)
         try channel.trySend(0)
         let sender = Task { () -> ChannelSendError<Int>? in
@@ -136,7 +136,7 @@ import Testing
 
     /// A send racing its cancellation and a receive: the element is either in the channel
     /// (or received) or handed back, exactly once.
-    @Test(.timeLimit(.minutes(1))) func cancelledSendRacesNeverLoseOrDuplicate() async throws {
+    @Test(.heavyStress, .stressTimeLimit) func cancelledSendRacesNeverLoseOrDuplicate() async throws {
         let loop = try LoopThread(name: "send-race")
         defer { loop.shutdown() }
         for iteration in 0..<(1000 * stressFactor) {
@@ -160,7 +160,7 @@ import Testing
         }
     }
 
-    @Test(.timeLimit(.minutes(1))) func boundedStressKeepsOrderAndCount() async throws {
+    @Test(.stressTimeLimit) func boundedStressKeepsOrderAndCount() async throws {
         let loops = try (0..<2).map { try LoopThread(name: "bstress-\($0)") }
         defer { for loop in loops { loop.shutdown() } }
         let channel = try BoundedAsyncChannel<Tagged>(capacity: 8)

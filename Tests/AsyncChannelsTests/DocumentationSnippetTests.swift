@@ -66,11 +66,11 @@ func offerJob(_ job: Int, to jobs: BoundedAsyncChannel<Int>) -> Bool {
 }
 
 @Suite("Documentation snippets") struct DocumentationSnippetTests {
-    @Test(.timeLimit(.minutes(1))) func asyncChannelTypeExample() async {
+    @Test(.stressTimeLimit) func asyncChannelTypeExample() async {
         #expect(await squares(upTo: 5) == [1, 4, 9, 16, 25])
     }
 
-    @Test(.timeLimit(.minutes(1))) func resultsFromPlainThreads() async throws {
+    @Test(.stressTimeLimit) func resultsFromPlainThreads() async throws {
         let loop = try LoopThread(name: "docs")
         defer { loop.shutdown() }
         let results = AsyncChannel<String>()
@@ -82,7 +82,7 @@ func offerJob(_ job: Int, to jobs: BoundedAsyncChannel<Int>) -> Bool {
         #expect(lines.sorted() == (0..<4).map { "job \($0) done" })
     }
 
-    @Test(.timeLimit(.minutes(1))) func blockingServerThread() async throws {
+    @Test(.stressTimeLimit) func blockingServerThread() async throws {
         let requests = AsyncChannel<Int>()
         let replies = AsyncChannel<Int>()
         let server = PlainThread { serveBlockingRequests(requests, replies: replies) }
@@ -94,7 +94,7 @@ func offerJob(_ job: Int, to jobs: BoundedAsyncChannel<Int>) -> Bool {
         #expect(got == [2, 4, 6])
     }
 
-    @Test(.timeLimit(.minutes(1))) func boundedJobs() async throws {
+    @Test(.stressTimeLimit) func boundedJobs() async throws {
         let jobs = try BoundedAsyncChannel<Int>(capacity: 16)
         let producer = Task { try await produceJobs(jobs) }
         var sum = 0

@@ -6,7 +6,7 @@ import Testing
 
 /// What a channel does when its last reference goes: it closes, so iterators that keep only
 /// its queue alive receive what is queued and end. The element accounting is unchanged.
-@Suite("Channel lifetimes", .timeLimit(.minutes(1)))
+@Suite("Channel lifetimes", .stressTimeLimit)
 struct ChannelLifetimeTests {
     /// crossbeam's `test_recv_into_iter_owned`, tokio's "dropping all senders closes the
     /// channel": a consumer iterating a channel nobody else holds ends after the last element.

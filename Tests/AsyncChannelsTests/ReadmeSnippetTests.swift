@@ -4,7 +4,7 @@ import Foundation  // only for Thread, a plain OS thread
 import Testing
 
 /// The README's channel example, verbatim apart from the assertion. Keep both in step.
-@Test(.timeLimit(.minutes(1))) func readmeChannelExample() async throws {
+@Test(.stressTimeLimit) func readmeChannelExample() async throws {
     let loop = try LoopThread(name: "consumer")
     let channel = AsyncChannel<Int>()
 

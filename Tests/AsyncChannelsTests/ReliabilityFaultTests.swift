@@ -7,7 +7,7 @@ import Testing
 
 /// Faults around channels: the loop of a waiting receiver or sender shuts down, and a plain
 /// thread keeps sending while the consumer's loop goes away.
-@Suite("Reliability: channel faults", .timeLimit(.minutes(1)))
+@Suite("Reliability: channel faults", .stressTimeLimit)
 struct ReliabilityChannelFaultTests {
     /// Waits until `channel` has `count` waiting receivers (an event caused by other tasks).
     func receivers<E>(_ channel: AsyncChannel<E>, reach count: Int) async {
@@ -92,7 +92,7 @@ struct ReliabilityChannelFaultTests {
 
 /// Bad input to the channel modules: every call on a closed channel and every invalid
 /// capacity answers with its documented error, never a trap or a hang.
-@Suite("Reliability: channel bad input", .timeLimit(.minutes(1)))
+@Suite("Reliability: channel bad input", .stressTimeLimit)
 struct ReliabilityChannelInputTests {
     @Test(arguments: [0, -1, -1_000_000, Int.min])
     func invalidCapacitiesThrowInvalidCapacity(capacity: Int) {

@@ -7,7 +7,7 @@ import Testing
 /// cannot suspend are issued (a receive only when the model has an element or is closed, a
 /// suspending send only when there is room or the channel is closed), so one task drives the
 /// whole sequence. Failures print the seed; `LOOPCHANNELS_SEED=<seed>` replays it.
-@Suite("Reliability: channel models", .timeLimit(.minutes(5)))
+@Suite("Reliability: channel models", .stressTimeLimit(quick: 5))
 struct ReliabilityModelTests {
     struct Model {
         var queue: [Int] = []

@@ -5,7 +5,7 @@ import Testing
 
 /// `Dispatcher.currentThreadRunsALoop`, the check behind the blocking calls' refusal, and
 /// `ThreadSignal.waitSync`, which stops the process rather than stall a loop.
-@Suite("Blocking on a loop", .timeLimit(.minutes(1)))
+@Suite("Blocking on a loop", .stressTimeLimit)
 struct BlockingOnALoopTests {
     // MARK: currentThreadRunsALoop
 

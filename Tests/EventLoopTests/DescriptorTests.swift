@@ -34,7 +34,7 @@ final class Pipe: Sendable {
     }
 }
 
-@Suite("Descriptors", .timeLimit(.minutes(1)))
+@Suite("Descriptors", .stressTimeLimit)
 struct DescriptorTests {
     @Test func pipeBecomesReadableWhenAPlainThreadWrites() async throws {
         let loop = try LoopThread()

@@ -20,7 +20,7 @@ actor LoopActor {
     }
 }
 
-@Suite("Dispatcher", .timeLimit(.minutes(1)))
+@Suite("Dispatcher", .stressTimeLimit)
 struct DispatcherTests {
     @Test func tasksRunOnTheLoopThread() async throws {
         let loop = try LoopThread(name: "tasks-test")
@@ -70,7 +70,7 @@ struct DispatcherTests {
         #expect(assumed == 1000)
     }
 
-    @Test func executeFromFourThreadsKeepsEachThreadsOrder() async throws {
+    @Test(.heavyStress) func executeFromFourThreadsKeepsEachThreadsOrder() async throws {
         let loop = try LoopThread()
         defer { loop.shutdown() }
         let dispatcher = loop.dispatcher
@@ -285,7 +285,7 @@ struct DispatcherTests {
         #expect(waits < 20)  // not a polling loop: a handful of waits for a 20 ms sleep
     }
 
-    @Test func stressTasksHopBetweenTwoLoopsAndPlainThreads() async throws {
+    @Test(.heavyStress) func stressTasksHopBetweenTwoLoopsAndPlainThreads() async throws {
         let first = try LoopThread(name: "stress-a")
         let second = try LoopThread(name: "stress-b")
         defer {

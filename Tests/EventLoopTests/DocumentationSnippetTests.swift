@@ -6,7 +6,7 @@ import Testing
 
 /// The code of the README and the EventLoop articles, kept here so it is proven to compile
 /// and run. Keep both in step.
-@Suite("Documentation snippets", .timeLimit(.minutes(1)))
+@Suite("Documentation snippets", .stressTimeLimit)
 struct DocumentationSnippetTests {
     @Test func gettingStarted() async throws {
         let loop = try LoopThread(name: "io")

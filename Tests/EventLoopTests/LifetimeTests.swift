@@ -27,7 +27,7 @@ private func threadNames() -> [String] {
 /// Whether `fd` is an open descriptor of this process.
 private func isOpen(_ fd: Int32) -> Bool { fcntl(fd, F_GETFD) != -1 }
 
-@Suite("Loop lifetimes", .timeLimit(.minutes(1)))
+@Suite("Loop lifetimes", .stressTimeLimit)
 struct LoopLifetimeTests {
     /// A `LoopThread` released without `shutdown()` stops its thread wherever the last
     /// reference goes: on a plain thread, in a task on the global executor, in a task on

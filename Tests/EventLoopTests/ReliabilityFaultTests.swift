@@ -50,7 +50,7 @@ private func isEMFILE(_ error: any Error) -> Bool {
     return error.code == .systemCall && error.errno == EMFILE && error.operation != nil
 }
 
-@Suite("Reliability: event loop faults", .timeLimit(.minutes(1)))
+@Suite("Reliability: event loop faults", .stressTimeLimit)
 struct ReliabilityLoopFaultTests {
     /// Descriptor exhaustion, in a child process so that parallel tests keep their table:
     /// LoopThread, Dispatcher.forCurrentThread and ThreadSignal throw LoopError .systemCall

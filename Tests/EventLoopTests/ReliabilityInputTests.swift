@@ -16,7 +16,7 @@ let extremeHugeDurations: [Duration] = [
 
 /// Bad input to the EventLoop module: every entry point given a negative, huge or invalid
 /// argument answers with its documented result or error, never a trap or a hang.
-@Suite("Reliability: event loop bad input", .timeLimit(.minutes(1)))
+@Suite("Reliability: event loop bad input", .stressTimeLimit)
 struct ReliabilityLoopInputTests {
     @Test func negativeAndZeroSleepsReturnAtOnceAndHonourCancellation() async throws {
         let loop = try LoopThread()

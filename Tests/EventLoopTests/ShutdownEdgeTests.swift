@@ -14,12 +14,12 @@ private func scheduleFarTimers(_ count: Int, on dispatcher: Dispatcher) async {
     }.value
 }
 
-@Suite("Shutdown edges", .timeLimit(.minutes(1)))
+@Suite("Shutdown edges", .stressTimeLimit)
 struct ShutdownEdgeTests {
     /// A plain thread posts 0, 1, 2, … with `execute` while the loop shuts down with many
     /// timers pending. Work accepted before the shutdown and work handed to the fallback
     /// queue after it must run in the order it was posted.
-    @Test func executeKeepsItsOrderAcrossTheShutdownHandOff() async throws {
+    @Test(.heavyStress) func executeKeepsItsOrderAcrossTheShutdownHandOff() async throws {
         let rounds = 16 * stressFactor
         var disorderedRounds = 0
         for _ in 0..<rounds {
@@ -70,7 +70,7 @@ struct ShutdownEdgeTests {
     /// descriptor wait. The shutdown fails every loop wait before any late work runs, so the
     /// descriptor wait ends with `shutDown`, and its registration is never touched by two
     /// threads at once (ThreadSanitizer checks the latter).
-    @Test func shutdownFailsLoopWaitsBeforeLateWorkRuns() async throws {
+    @Test(.heavyStress) func shutdownFailsLoopWaitsBeforeLateWorkRuns() async throws {
         let rounds = 10 * stressFactor
         for _ in 0..<rounds {
             let pipe = try Pipe()

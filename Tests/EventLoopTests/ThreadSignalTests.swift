@@ -4,7 +4,7 @@ import LoopUtilities
 import Synchronization
 import Testing
 
-@Suite("ThreadSignal", .timeLimit(.minutes(1)))
+@Suite("ThreadSignal", .stressTimeLimit)
 struct ThreadSignalTests {
     @Test func firesCoalesce() async throws {
         let signal = try ThreadSignal()
@@ -60,7 +60,7 @@ struct ThreadSignalTests {
         await thread.join()
     }
 
-    @Test func manyThreadsAndTasksNoLostWakeups() async throws {
+    @Test(.heavyStress) func manyThreadsAndTasksNoLostWakeups() async throws {
         let loop = try LoopThread()
         defer { loop.shutdown() }
         let signal = try ThreadSignal()
@@ -141,7 +141,7 @@ struct ThreadSignalTests {
     }
 }
 
-@Suite("LoopThread and shutdown", .timeLimit(.minutes(1)))
+@Suite("LoopThread and shutdown", .stressTimeLimit)
 struct ShutdownTests {
     @Test func shutdownIsIdempotentAndWorksFromTheLoopThreadItself() async throws {
         let loop = try LoopThread(name: "self-stopper")

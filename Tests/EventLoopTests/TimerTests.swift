@@ -11,7 +11,7 @@ private func monotonicNanoseconds() -> UInt64 {
     return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
 }
 
-@Suite("Timers", .timeLimit(.minutes(1)))
+@Suite("Timers", .stressTimeLimit)
 struct TimerTests {
     @Test func timersFireInDeadlineOrderAndCancelledOnesNever() async throws {
         let loop = try LoopThread()
@@ -163,7 +163,7 @@ struct TimerTests {
         #expect(await early.value)
     }
 
-    @Test func manySleepsAndCancellationsRace() async throws {
+    @Test(.heavyStress) func manySleepsAndCancellationsRace() async throws {
         let loop = try LoopThread()
         defer { loop.shutdown() }
         let dispatcher = loop.dispatcher

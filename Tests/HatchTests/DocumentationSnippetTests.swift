@@ -4,7 +4,7 @@ import Synchronization
 import Testing
 
 /// The snippets of Hatch.docc/UsingHatches.md, kept compiling and passing.
-@Suite("Documentation snippets", .timeLimit(.minutes(1)))
+@Suite("Documentation snippets", .stressTimeLimit)
 struct DocumentationSnippetTests {
     @Test func hatch() async throws {
         let (sender, receiver) = makeHatch(of: Int.self)

@@ -6,7 +6,7 @@ import Testing
 /// async-hatch's own test suite (tests/tests.rs), expressed in Swift. "Pending" futures
 /// become tasks that we observe suspended; "dropped" endpoints are released (the last
 /// reference) or closed.
-@Suite("Hatch behaviour (async-hatch suite)", .timeLimit(.minutes(1)))
+@Suite("Hatch behaviour (async-hatch suite)", .stressTimeLimit)
 struct HatchBehaviourTests {
     static let rounds = 200
 

@@ -3,7 +3,7 @@ import Testing
 
 @testable import Hatch
 
-@Suite("Hatch recovery, cancellation and misuse", .timeLimit(.minutes(1)))
+@Suite("Hatch recovery, cancellation and misuse", .stressTimeLimit)
 struct HatchRecoveryAndCancellationTests {
     @Test func recoverFromSenderAfterReceiverReleased() async throws {
         let s = makeHatch(of: Int.self).sender

@@ -3,7 +3,7 @@ import Testing
 
 @testable import Hatch
 
-@Suite("Hatch state machine", .timeLimit(.minutes(1))) struct HatchStateTests {
+@Suite("Hatch state machine", .stressTimeLimit) struct HatchStateTests {
     @Test func initialStateIsOpen() {
         let s = HatchState.initial
         #expect(!s.isLocked)
@@ -116,7 +116,7 @@ import Testing
 /// The multishot state machine: the pure decisions of `MultishotState`, and each transition
 /// of `MultishotStorage` driven from the test (a waiting task only where a transition needs a
 /// registered continuation), checked on the state bits and the outcome.
-@Suite("Multishot state machine", .timeLimit(.minutes(1)))
+@Suite("Multishot state machine", .stressTimeLimit)
 struct MultishotStateTests {
     typealias S = MultishotState
     typealias Storage = MultishotStorage<Tracked>

@@ -5,7 +5,7 @@ import Testing
 
 /// Waiters of hatch, multishot and WakeSink are not tied to a loop: a task that prefers a
 /// loop which shuts down while it waits is still resumed (on the loop's fallback queue).
-@Suite("Reliability: hatch primitives on a dead loop", .timeLimit(.minutes(1)))
+@Suite("Reliability: hatch primitives on a dead loop", .stressTimeLimit)
 struct ReliabilityHatchDeadLoopTests {
     @Test func waitersOnADeadLoopAreResumed() async throws {
         let loop = try LoopThread(name: "dies")
@@ -59,7 +59,7 @@ struct ReliabilityHatchDeadLoopTests {
 
 /// Bad input to the Hatch module: use after close, stale endpoints, repeated sends, waits
 /// in cancelled tasks — each answers with its documented error or result.
-@Suite("Reliability: hatch bad input", .timeLimit(.minutes(1)))
+@Suite("Reliability: hatch bad input", .stressTimeLimit)
 struct ReliabilityHatchInputTests {
     @Test func everyHatchCallAfterEitherSideClosed() async throws {
         for closeSender in [false, true] {

@@ -6,7 +6,7 @@ import Testing
 /// stale after a recovery, closed, released), checked against a reference model of the slot,
 /// the two closed flags and the two epochs. Only operations that cannot suspend are issued.
 /// Failures print the seed; `LOOPCHANNELS_SEED=<seed>` replays it.
-@Suite("Reliability: hatch model", .timeLimit(.minutes(5)))
+@Suite("Reliability: hatch model", .stressTimeLimit(quick: 5))
 struct ReliabilityHatchModelTests {
     struct Model: CustomStringConvertible {
         var slot: Int? = nil

@@ -9,7 +9,7 @@ import Testing
 /// Randomized interleavings of hatch, multishot and WakeSink across a loop task, the global
 /// executor and plain threads: 10,000 steps each at the quick size, 1,000,000 with
 /// `LOOPCHANNELS_STRESS=1`. Every value is accounted for exactly once and released.
-@Suite("Reliability: hatch primitives stress", .timeLimit(.minutes(10)))
+@Suite("Reliability: hatch primitives stress", .stressTimeLimit(quick: 10))
 struct ReliabilityHatchStressTests {
     static var steps: Int { 10_000 * stressFactor }
 
@@ -76,6 +76,9 @@ struct ReliabilityHatchStressTests {
             }
             return (received, outOfOrder)
         }.value
+        // On every exit (the time limit's cancellation included) the producer must end: a
+        // closed receiver turns its next trySend into `closed`.
+        receiver.close()
         await producer.join()
         let (missing, duplicated) = Bitmap.partition([received, replaced], count: total)
         #expect(missing == 0 && duplicated == 0 && outOfOrder == 0, "\(replayHint(seed))")
@@ -107,7 +110,7 @@ struct ReliabilityHatchStressTests {
                 }
             }
         }
-        try await Task.detached {
+        let produced = await Task.detached {
             var rng = SeededRandom(seed: seed)
             for id in 0..<total {
                 var value = Tracked(id, live: live)
@@ -132,8 +135,11 @@ struct ReliabilityHatchStressTests {
                 }
             }
             sender.close()
-        }.value
+        }.result
+        // However the producer ended, the consumer thread must: the closed sender ends it.
+        sender.close()
         await consumer.join()
+        try produced.get()
         #expect(received.count == total && outOfOrder.value == 0, "\(replayHint(seed))")
         #expect(live.value == 0)
     }

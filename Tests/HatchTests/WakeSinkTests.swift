@@ -7,12 +7,12 @@ import Testing
 
 /// A WakeSink's waits and notifications: spurious wakes, re-registration, cancellation,
 /// the single-consumer check, and many notifiers at once.
-@Suite("WakeSink", .timeLimit(.minutes(1)))
+@Suite("WakeSink", .stressTimeLimit)
 struct WakeSinkTests {
     /// A spurious notification followed at once by the real one, racing with the waiter's
     /// re-registration: the spurious wake does not end the wait, and the real notification
     /// is not lost whether it finds the new registration or the re-check sees its change.
-    @Test func waitUntilWithASpuriousNotificationFirst() async throws {
+    @Test(.heavyStress) func waitUntilWithASpuriousNotificationFirst() async throws {
         for _ in 0..<(50 * stressFactor) {
             let sink = WakeSink()
             let source = sink.source()
@@ -50,7 +50,7 @@ struct WakeSinkTests {
     /// and the flag down (the check after each registration). After such a call the task
     /// stays registered until a notification takes that registration and resumes it: it
     /// unregisters itself only when its predicate holds.
-    @Test func notificationAfterASpuriousWakeWakesTheNewRegistration() async throws {
+    @Test(.heavyStress) func notificationAfterASpuriousWakeWakesTheNewRegistration() async throws {
         for _ in 0..<(20 * stressFactor) {
             let sink = WakeSink()
             let source = sink.source()
@@ -112,7 +112,7 @@ struct WakeSinkTests {
     /// task consumes them all. Once every producer is joined, the consumer must finish; a
     /// lost notification, which would leave it suspended with tokens waiting, fails the test
     /// instead of hanging it.
-    @Test func manyNotifiersNoLostWakeup() async throws {
+    @Test(.heavyStress) func manyNotifiersNoLostWakeup() async throws {
         let sink = WakeSink()
         let tokens = Counter()
         let checks = Counter()

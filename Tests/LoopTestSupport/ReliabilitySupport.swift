@@ -85,32 +85,3 @@ public final class Bitmap: @unchecked Sendable {
         return (missing, duplicated)
     }
 }
-
-/// The process's resident memory in bytes (`/proc/self/statm`), or 0 if unreadable.
-/// Process-wide and coarse (freed heap pages need not return to the system, and tests
-/// running in parallel move it too): compare with generous slack; exact leak checks count
-/// live objects instead.
-public func residentBytes() -> Int {
-    guard let file = fopen("/proc/self/statm", "r") else { return 0 }
-    defer { fclose(file) }
-    var size = 0
-    var resident = 0
-    guard
-        withUnsafeMutablePointer(
-            to: &size,
-            { sizePointer in
-                withUnsafeMutablePointer(to: &resident) { residentPointer in
-                    withVaList([sizePointer, residentPointer]) { vfscanf(file, "%ld %ld", $0) }
-                }
-            }) == 2
-    else { return 0 }
-    return resident * Int(sysconf(Int32(_SC_PAGESIZE)))
-}
-
-/// True when the process runs with the address or thread sanitizer: their allocators keep
-/// freed memory in quarantine and map shadow memory, so resident memory says nothing there.
-public var runsUnderSanitizer: Bool {
-    let handle = dlopen(nil, RTLD_NOW)
-    defer { if let handle { dlclose(handle) } }
-    return dlsym(handle, "__asan_init") != nil || dlsym(handle, "__tsan_init") != nil
-}

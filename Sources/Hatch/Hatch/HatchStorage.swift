@@ -86,6 +86,13 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
     @inlinable
     @inline(__always)
     func unlock(_ newState: HatchState) {
+        // The fence is a compiler barrier for reference counting (free on x86, where a
+        // releasing fence emits no instruction). Swift's ARC optimizer moves a retain down
+        // past loads and stores, atomic ones included, on the premise that a store cannot
+        // release anything; so the retain of a value just stored in the slot could land
+        // after the unlocking store below, where the receiver may already have taken the
+        // value and released it to zero. A fence is not a store: retains stay above it.
+        atomicMemoryFence(ordering: .releasing)
         // Releasing: publishes our writes to the value and waiter slots to the next holder.
         // A plain store suffices because nobody else writes `state` while we hold the lock.
         state.store(newState.unlocked.withValue(value != nil).bits, ordering: .releasing)
@@ -229,7 +236,7 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
                 }
                 if senderWaiter != nil {
                     unlock(s)
-                    preconditionFailure(
+                    fatalError(
                         "HatchSender: two tasks are suspended in send/waitForReceiver on the same hatch at once; "
                             + "a hatch has a single producer (serialize the calls or use one hatch per producer)"
                     )
@@ -307,7 +314,7 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
                     }
                     if receiverWaiter != nil {
                         unlock(s)
-                        preconditionFailure(
+                        fatalError(
                             "HatchReceiver: two tasks are suspended in receive() on the same hatch at once; "
                                 + "a hatch has a single consumer (serialize the calls or use one hatch per consumer)"
                         )

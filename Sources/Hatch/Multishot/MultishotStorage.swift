@@ -232,7 +232,7 @@ final class MultishotStorage<Value: Sendable>: @unchecked Sendable {
                 // set by the receiver, so a relaxed load tells whether another receive of
                 // this receiver is suspended right now (misuse).
                 if state.load(ordering: .relaxed) & MultishotState.waitingBit != 0 {
-                    preconditionFailure(
+                    fatalError(
                         "MultishotReceiver: two tasks are suspended in receive() on the same receiver at once; "
                             + "a multishot channel has a single consumer"
                     )

@@ -68,7 +68,7 @@ public final class WakeSink: Sendable {
                     // handler's exchange after this registration.
                     let previous = slot.exchange(mine, ordering: .acquiringAndReleasing)
                     if previous != 0 {
-                        preconditionFailure(
+                        fatalError(
                             "WakeSink.wait(until:): two tasks are waiting on the same sink at once; "
                                 + "a WakeSink has a single consumer"
                         )
