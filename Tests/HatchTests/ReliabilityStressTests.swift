@@ -9,7 +9,7 @@ import Testing
 /// Randomized interleavings of hatch, multishot and WakeSink across a loop task, the global
 /// executor and plain threads: 10,000 steps each at the quick size, 1,000,000 with
 /// `LOOPCHANNELS_STRESS=1`. Every value is accounted for exactly once and released.
-@Suite("Reliability: hatch primitives stress", .stressTimeLimit(quick: 10))
+@Suite("Reliability: hatch primitives stress", .stressTimeLimit(quick: 10), .heavyStress)
 struct ReliabilityHatchStressTests {
     static var steps: Int { 10_000 * stressFactor }
 
