@@ -29,8 +29,8 @@ let package = Package(
         // builds on. Not a product; its API is `package`.
         .target(name: "LoopUtilities", dependencies: ["CEventLoop"], swiftSettings: swiftSettings),
         .target(name: "EventLoop", dependencies: ["CEventLoop", "LoopUtilities"], swiftSettings: swiftSettings),
-        // The channels use the loop for two things: no spin on a busy loop thread, and no
-        // blocking call that parks a thread running a loop.
+        // The channels use the loop for three things: no spin on a busy loop thread, no
+        // blocking call that parks a thread running a loop, and the timers of timed waits.
         .target(name: "AsyncChannels", dependencies: ["LoopUtilities", "EventLoop"], swiftSettings: swiftSettings),
         .target(name: "Hatch", dependencies: ["LoopUtilities"], swiftSettings: swiftSettings),
         .executableTarget(

@@ -87,6 +87,46 @@ public final class AsyncChannel<Element: Sendable>: Sendable {
         try await storage.receive()
     }
 
+    /// Removes and returns the oldest element, suspending while the channel is empty, for at
+    /// most `timeout`.
+    ///
+    /// As ``receive()``, and a ready element is returned at once (no timer, no lock). A wait
+    /// arms one timer: on the caller's loop when the task runs on a ``Dispatcher``, else on
+    /// a shared timeout thread started on first use. The timer is cancelled as soon as the
+    /// wait ends another way. A zero or negative timeout only looks once.
+    /// - Returns: the next element.
+    /// - Throws: ``ChannelError/timedOut`` when `timeout` passed first: nothing was taken,
+    ///   and an element sent later stays for the next receive; ``ChannelError/closed`` once
+    ///   the channel is closed and drained; `CancellationError` when the task is cancelled
+    ///   while it waits (nothing taken); `LoopError` when the shared timeout thread cannot be
+    ///   started.
+    /// - Cancellation: as ``receive()``.
+    @inlinable
+    public nonisolated(nonsending) func receive(timeout: Duration) async throws -> Element {
+        try await storage.receive(deadline: storage.deadline(after: timeout))
+    }
+
+    /// Removes and returns the oldest element, suspending while the channel is empty, until
+    /// `deadline` at the latest; ``receive(timeout:)`` with the time left until `deadline`.
+    /// - Throws: as ``receive(timeout:)``.
+    @inlinable
+    public nonisolated(nonsending) func receive(deadline: ContinuousClock.Instant) async throws -> Element {
+        try await storage.receive(deadline: storage.deadline(at: deadline))
+    }
+
+    /// Removes and returns the oldest element, blocking the calling thread while the channel
+    /// is empty, for at most `timeout`.
+    ///
+    /// As ``receiveSync()``: a brief spin, then the thread parks (futex) until an element, a
+    /// close or the timeout. A zero or negative timeout only looks.
+    /// - Throws: ``ChannelError/timedOut`` when `timeout` passed first (nothing taken);
+    ///   ``ChannelError/closed`` once closed and drained; ``ChannelError/wouldBlockLoop`` at
+    ///   once, instead of waiting, on a thread that runs a dispatcher's loop.
+    @inlinable
+    public func receiveSync(timeout: Duration) throws(ChannelError) -> Element {
+        try storage.receiveSync(deadline: storage.deadline(after: timeout))
+    }
+
     /// Removes and returns the oldest element if there is one, without waiting.
     ///
     /// Callable from any thread or task; never blocks or suspends, and task cancellation

@@ -138,6 +138,63 @@ public final class BoundedAsyncChannel<Element: Sendable>: Sendable {
         try storage.receiveSync()
     }
 
+    // MARK: Waiting with a timeout
+
+    /// Appends `element`, suspending while the channel is full, for at most `timeout`.
+    ///
+    /// As ``send(_:)``; when there is room or a waiting receiver it returns at once, with no
+    /// timer. A wait arms one timer (on the caller's loop, or on a shared timeout thread off
+    /// any loop), cancelled as soon as the wait ends another way.
+    /// - Throws: ``ChannelSendError`` with the element handed back and reason
+    ///   ``ChannelError/timedOut`` (the channel stayed full until `timeout`),
+    ///   ``ChannelError/closed`` or ``ChannelError/cancelled`` (the task was cancelled while
+    ///   it waited); `LoopError` when the shared timeout thread cannot be started.
+    @inlinable
+    public nonisolated(nonsending) func send(_ element: Element, timeout: Duration) async throws {
+        try await storage.send(element, deadline: storage.deadline(after: timeout))
+    }
+
+    /// ``send(_:timeout:)`` with the time left until `deadline`.
+    @inlinable
+    public nonisolated(nonsending) func send(_ element: Element, deadline: ContinuousClock.Instant) async throws {
+        try await storage.send(element, deadline: storage.deadline(at: deadline))
+    }
+
+    /// Appends `element`, blocking the calling thread while the channel is full, for at most
+    /// `timeout`.
+    /// - Throws: ``ChannelSendError`` with the element and reason ``ChannelError/timedOut``,
+    ///   ``ChannelError/closed``, or ``ChannelError/wouldBlockLoop`` (full, on a thread that
+    ///   runs a dispatcher's loop: it does not wait there).
+    @inlinable
+    public func sendSync(_ element: Element, timeout: Duration) throws(ChannelSendError<Element>) {
+        try storage.sendSync(element, deadline: storage.deadline(after: timeout))
+    }
+
+    /// Removes and returns the oldest element, suspending while the channel is empty, for at
+    /// most `timeout`; as ``AsyncChannel/receive(timeout:)``.
+    /// - Throws: ``ChannelError/timedOut`` (nothing taken), ``ChannelError/closed`` once
+    ///   closed and drained, `CancellationError`, or `LoopError` when the shared timeout
+    ///   thread cannot be started.
+    @inlinable
+    public nonisolated(nonsending) func receive(timeout: Duration) async throws -> Element {
+        try await storage.receive(deadline: storage.deadline(after: timeout))
+    }
+
+    /// ``receive(timeout:)`` with the time left until `deadline`.
+    @inlinable
+    public nonisolated(nonsending) func receive(deadline: ContinuousClock.Instant) async throws -> Element {
+        try await storage.receive(deadline: storage.deadline(at: deadline))
+    }
+
+    /// Removes and returns the oldest element, blocking the calling thread while the channel
+    /// is empty, for at most `timeout`.
+    /// - Throws: ``ChannelError/timedOut`` (nothing taken), ``ChannelError/closed``, or
+    ///   ``ChannelError/wouldBlockLoop`` on a thread that runs a dispatcher's loop.
+    @inlinable
+    public func receiveSync(timeout: Duration) throws(ChannelError) -> Element {
+        try storage.receiveSync(deadline: storage.deadline(after: timeout))
+    }
+
     /// Closes the channel: later sends fail, queued elements stay receivable, every waiting
     /// receiver wakes with ``ChannelError/closed``, and every waiting sender (task or thread)
     /// fails with ``ChannelError/closed`` and gets its element back.

@@ -1,7 +1,7 @@
 /// Why a channel operation failed.
 ///
-/// Receives throw it directly (``closed``, and ``wouldBlockLoop`` from a `receiveSync()` on a
-/// loop thread), and so does ``BoundedAsyncChannel/init(capacity:)`` (``invalidCapacity``);
+/// Receives throw it directly (``closed``, ``timedOut`` from a receive with a timeout, and
+/// ``wouldBlockLoop`` from a `receiveSync()` on a loop thread), and so does ``BoundedAsyncChannel/init(capacity:)`` (``invalidCapacity``);
 /// sends throw it as the ``ChannelSendError/reason`` of a ``ChannelSendError``, which hands
 /// the element back. A cancelled receive throws
 /// `CancellationError`, never a `ChannelError`.
@@ -16,6 +16,7 @@ public struct ChannelError: Error, Hashable, Sendable, CustomStringConvertible {
         case cancelled
         case invalidCapacity
         case wouldBlockLoop
+        case timedOut
     }
 
     @usableFromInline
@@ -48,6 +49,13 @@ public struct ChannelError: Error, Hashable, Sendable, CustomStringConvertible {
     /// the blocking call from a plain thread.
     public static let wouldBlockLoop = ChannelError(.wouldBlockLoop)
 
+    /// A wait with a timeout or a deadline (`receive(timeout:)`, `receiveSync(timeout:)`, a
+    /// bounded channel's `send(_:timeout:)`, `sendSync(_:timeout:)` and their deadline forms)
+    /// reached it first. Nothing was received or sent: an element that arrives later stays in
+    /// the channel for the next receive, and a send hands its element back. Neither a closure
+    /// nor a cancellation, which keep their own errors.
+    public static let timedOut = ChannelError(.timedOut)
+
     /// One sentence saying what went wrong, for logs and test failures.
     public var description: String {
         switch code {
@@ -58,6 +66,7 @@ public struct ChannelError: Error, Hashable, Sendable, CustomStringConvertible {
         case .wouldBlockLoop:
             "a blocking call would stall the event loop running on this thread; call receive() or send(_:) "
                 + "from a task, or call receiveSync/sendSync from a plain thread"
+        case .timedOut: "the wait reached its timeout or deadline first; nothing was received or sent"
         }
     }
 }
@@ -69,7 +78,8 @@ public struct ChannelSendError<Element: Sendable>: Error {
     public var element: Element
     /// Why: ``ChannelError/closed``, ``ChannelError/full`` (only `trySend`),
     /// ``ChannelError/cancelled`` (only the suspending `send` of a bounded channel, when its
-    /// task is cancelled while it waits for room) or ``ChannelError/wouldBlockLoop`` (only
+    /// task is cancelled while it waits for room), ``ChannelError/timedOut`` (a bounded send
+    /// with a timeout or deadline that passed first) or ``ChannelError/wouldBlockLoop`` (only
     /// `sendSync` of a bounded channel, full, on a thread that runs a loop).
     public var reason: ChannelError
 

@@ -19,13 +19,22 @@ extension Duration {
 }
 
 /// The monotonic clock now, in nanoseconds.
+@usableFromInline
 package func monotonicNanoseconds() -> UInt64 {
     cel_monotonic_ns()
 }
 
 /// The monotonic deadline `delay` after `now`, in nanoseconds: `now` for a zero or negative
 /// delay, and never later than `2^62` (see ``Swift/Duration/longestWaitNanoseconds``).
+@usableFromInline
 package func deadline(after delay: Duration, now: UInt64 = monotonicNanoseconds()) -> UInt64 {
     let limit = UInt64(Duration.longestWaitNanoseconds)
     return min(now &+ UInt64(delay.clampedNanoseconds), limit)
+}
+
+/// The monotonic deadline of a `ContinuousClock` instant: the time left until `instant`
+/// from now, as ``deadline(after:now:)`` counts it (a past instant is now).
+@usableFromInline
+package func deadline(at instant: ContinuousClock.Instant) -> UInt64 {
+    deadline(after: ContinuousClock.now.duration(to: instant))
 }

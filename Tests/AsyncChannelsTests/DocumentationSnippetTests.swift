@@ -65,6 +65,15 @@ func offerJob(_ job: Int, to jobs: BoundedAsyncChannel<Int>) -> Bool {
     }
 }
 
+// AsyncChannels.md: a wait with a timeout.
+func nextJob(from jobs: AsyncChannel<Int>) async throws -> Int? {
+    do {
+        return try await jobs.receive(timeout: .seconds(1))
+    } catch let error as ChannelError where error == .timedOut {
+        return nil  // nothing within a second; the channel is unchanged
+    }
+}
+
 @Suite("Documentation snippets") struct DocumentationSnippetTests {
     @Test(.stressTimeLimit) func asyncChannelTypeExample() async {
         #expect(await squares(upTo: 5) == [1, 4, 9, 16, 25])
@@ -105,5 +114,13 @@ func offerJob(_ job: Int, to jobs: BoundedAsyncChannel<Int>) -> Bool {
         let small = try BoundedAsyncChannel<Int>(capacity: 1)
         #expect(offerJob(1, to: small))
         #expect(!offerJob(2, to: small))
+    }
+
+    @Test(.stressTimeLimit) func receiveWithATimeout() async throws {
+        let jobs = AsyncChannel<Int>()
+        try jobs.send(4)
+        #expect(try await nextJob(from: jobs) == 4)
+        // The documented one-second wait times out on an empty channel.
+        #expect(try await nextJob(from: jobs) == nil)
     }
 }

@@ -1,3 +1,4 @@
+import EventLoop
 public import LoopUtilities
 public import Synchronization
 
@@ -244,6 +245,193 @@ final class BoundedChannelStorage<Element: Sendable>: Sendable {
             return element
         case .closed:
             throw .closed
+        }
+    }
+
+    // MARK: Waiting with a deadline
+
+    /// The monotonic deadline `timeout` from now (for the public API).
+    @inlinable
+    func deadline(after timeout: Duration) -> UInt64 { LoopUtilities.deadline(after: timeout) }
+
+    /// The monotonic deadline of `instant`.
+    @inlinable
+    func deadline(at instant: ContinuousClock.Instant) -> UInt64 { LoopUtilities.deadline(at: instant) }
+
+    /// `receive(timeout:)`: as `receive()`, and a timer armed after the registration removes
+    /// the receiver at `deadline` and resumes it with `.timedOut`; cancelled when the wait
+    /// ends another way. A ready element is taken before any timer.
+    @inlinable
+    nonisolated(nonsending) func receive(deadline: UInt64) async throws -> Element {
+        if let element = try receiveWithoutWaiting() { return element }
+        return try await receiveWaiting(deadline: deadline)
+    }
+
+    @usableFromInline
+    nonisolated(nonsending) func receiveWaiting(deadline: UInt64) async throws -> Element {
+        guard monotonicNanoseconds() < deadline else {
+            if let element = try receiveWithoutWaiting() { return element }
+            throw ChannelError.timedOut
+        }
+        // Relaxed: only uniqueness matters.
+        let id = lastID.add(1, ordering: .relaxed).newValue
+        // Before the registration, so that a timeout thread that cannot start takes nothing.
+        let timeouts = try Dispatcher.timeoutDispatcher()
+        var timer: Scheduled? = nil
+        defer { timer?.cancel() }
+        return try await withCancellationHandler {
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Element, any Error>) in
+                switch state.withLock({ $0.receiveOrSuspend(id: id, token: .task(continuation)) }) {
+                case .suspended:
+                    if Task.isCancelled {
+                        cancelReceive(id: id)
+                        return
+                    }
+                    timer = timeouts.scheduleTimeout(deadline: deadline) { [self] in
+                        state.withLock { $0.cancelReceive(id: id) }?.resumeTimedOut()
+                    }
+                case .element(let element, let sender):
+                    sender?.resume(.success(()))
+                    continuation.resume(returning: element)
+                case .closed:
+                    continuation.resume(throwing: ChannelError.closed)
+                }
+            }
+        } onCancel: {
+            cancelReceive(id: id)
+        }
+    }
+
+    /// `receiveSync(timeout:)`: as `receiveSync()`, giving up at `deadline` with `.timedOut`.
+    @usableFromInline
+    func receiveSync(deadline: UInt64) throws(ChannelError) -> Element {
+        if let element = try receiveWithoutWaiting() { return element }
+        guard !callerRunsALoop(), monotonicNanoseconds() < deadline else {
+            guard let element = try receiveWithoutWaiting() else {
+                throw callerRunsALoop() ? .wouldBlockLoop : .timedOut
+            }
+            return element
+        }
+        let thread = BlockedThread<Result<Element, ChannelError>>()
+        // Relaxed: only uniqueness matters.
+        let id = lastID.add(1, ordering: .relaxed).newValue
+        switch state.withLock({ $0.receiveOrSuspend(id: id, token: .thread(thread)) }) {
+        case .suspended:
+            if let outcome = thread.wait(deadline: deadline) { return try outcome.get() }
+            // Still registered: nobody will deliver. Otherwise a delivery is on the way.
+            if state.withLock({ $0.cancelReceive(id: id) }) != nil { throw .timedOut }
+            return try thread.wait().get()
+        case .element(let element, let sender):
+            sender?.resume(.success(()))
+            return element
+        case .closed:
+            throw .closed
+        }
+    }
+
+    /// `send(_:timeout:)`: as `send(_:)`, and a timer armed after the registration takes the
+    /// waiting sender out at `deadline` and hands its element back with `.timedOut`.
+    @inlinable
+    nonisolated(nonsending) func send(_ element: Element, deadline: UInt64) async throws -> Void {
+        let pending: Element
+        switch state.withLock({ $0.send(element) }) {
+        case .enqueued:
+            return
+        case .handOff(let element, let receiver):
+            receiver.resume(returning: element)
+            return
+        case .closed(let element):
+            throw ChannelSendError(element: element, reason: .closed)
+        case .full(let element):
+            pending = element
+        }
+        try await sendWaiting(pending, deadline: deadline)
+    }
+
+    @usableFromInline
+    nonisolated(nonsending) func sendWaiting(_ pending: Element, deadline: UInt64) async throws {
+        guard monotonicNanoseconds() < deadline else {
+            throw ChannelSendError(element: pending, reason: .timedOut)
+        }
+        // Relaxed: only uniqueness matters.
+        let id = lastID.add(1, ordering: .relaxed).newValue
+        // Before the registration, so that a timeout thread that cannot start takes nothing.
+        let timeouts = try Dispatcher.timeoutDispatcher()
+        var timer: Scheduled? = nil
+        defer { timer?.cancel() }
+        let result = await withCancellationHandler {
+            await withUnsafeContinuation {
+                (continuation: UnsafeContinuation<Result<Void, ChannelSendError<Element>>, Never>) in
+                let action = state.withLock { $0.sendOrSuspend(pending, id: id, token: .task(continuation)) }
+                switch action {
+                case .suspended:
+                    if Task.isCancelled {
+                        cancelSend(id: id)
+                        return
+                    }
+                    timer = timeouts.scheduleTimeout(deadline: deadline) { [self] in
+                        timeOutSend(id: id)
+                    }
+                case .enqueued:
+                    continuation.resume(returning: .success(()))
+                case .handOff(let element, let receiver):
+                    receiver.resume(returning: element)
+                    continuation.resume(returning: .success(()))
+                case .closed(let element):
+                    continuation.resume(returning: .failure(ChannelSendError(element: element, reason: .closed)))
+                }
+            }
+        } onCancel: {
+            cancelSend(id: id)
+        }
+        try result.get()
+    }
+
+    /// Takes the waiting sender `id` out, if it is still registered, and hands its element
+    /// back with `.timedOut`.
+    @usableFromInline
+    func timeOutSend(id: UInt64) {
+        if let (waiter, element) = state.withLock({ $0.cancelSend(id: id) }) {
+            waiter.resume(.failure(ChannelSendError(element: element, reason: .timedOut)))
+        }
+    }
+
+    /// `sendSync(_:timeout:)`: as `sendSync(_:)`, giving up at `deadline` and handing the
+    /// element back with `.timedOut`.
+    @usableFromInline
+    func sendSync(_ element: Element, deadline: UInt64) throws(ChannelSendError<Element>) {
+        let pending: Element
+        do throws(ChannelSendError<Element>) {
+            try trySend(element)
+            return
+        } catch  where error.reason == .full {
+            pending = error.element
+        }
+        if callerRunsALoop() || monotonicNanoseconds() >= deadline {
+            do throws(ChannelSendError<Element>) {
+                try trySend(pending)
+                return
+            } catch  where error.reason == .full {
+                throw ChannelSendError(element: error.element, reason: callerRunsALoop() ? .wouldBlockLoop : .timedOut)
+            }
+        }
+        let thread = BlockedThread<Result<Void, ChannelSendError<Element>>>()
+        // Relaxed: only uniqueness matters.
+        let id = lastID.add(1, ordering: .relaxed).newValue
+        switch state.withLock({ $0.sendOrSuspend(pending, id: id, token: .thread(thread)) }) {
+        case .suspended:
+            if let outcome = thread.wait(deadline: deadline) { return try outcome.get() }
+            // Still registered: take the element back. Otherwise the outcome is on the way.
+            if let (_, element) = state.withLock({ $0.cancelSend(id: id) }) {
+                throw ChannelSendError(element: element, reason: .timedOut)
+            }
+            try thread.wait().get()
+        case .enqueued:
+            return
+        case .handOff(let element, let receiver):
+            receiver.resume(returning: element)
+        case .closed(let element):
+            throw ChannelSendError(element: element, reason: .closed)
         }
     }
 

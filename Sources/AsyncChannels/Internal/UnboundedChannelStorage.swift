@@ -1,7 +1,8 @@
-// The channels' two uses of the event loop, both here: no spin on a loop thread that has
-// other ready work (`Dispatcher.currentLoopHasReadyWork`, in `popSpinning`), and no blocking
-// call that would park a thread running a loop (`Dispatcher.currentThreadRunsALoop`, in
-// `callerRunsALoop()`, which the bounded channel's blocking calls use too).
+// The channels' uses of the event loop: no spin on a loop thread that has other ready work
+// (`Dispatcher.currentLoopHasReadyWork`, in `popSpinning`), no blocking call that would park
+// a thread running a loop (`Dispatcher.currentThreadRunsALoop`, in `callerRunsALoop()`,
+// which the bounded channel's blocking calls use too), and the timers of waits with a
+// timeout (`Dispatcher.scheduleTimeout`, here and in `BoundedChannelStorage.swift`).
 public import EventLoop
 public import LoopUtilities
 public import Synchronization
@@ -236,13 +237,115 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
     /// the lock, resumes outside it.
     @usableFromInline
     func cancelReceive(id: UInt64) {
-        let waiter = state.withLock { waiters -> ReceiveWaiter<Element>? in
+        removeReceiver(id: id)?.resumeCancelled()
+    }
+
+    /// Removes the waiting receiver `id` if it is still registered; nil when a hand-off, a
+    /// close, its cancellation or its timeout removed it first. Any thread; takes the lock.
+    @usableFromInline
+    func removeReceiver(id: UInt64) -> ReceiveWaiter<Element>? {
+        state.withLock { waiters -> ReceiveWaiter<Element>? in
             guard let entry = waiters.receivers.removeFirst(where: { $0.id == id }) else { return nil }
             // Relaxed: see `waitingReceivers`.
             waitingReceivers.subtract(1, ordering: .relaxed)
             return entry.token
         }
-        waiter?.resumeCancelled()
+    }
+
+    // MARK: Receiving with a deadline
+
+    /// The monotonic deadline `timeout` from now (for the public API, which does not see
+    /// `LoopUtilities`).
+    @inlinable
+    func deadline(after timeout: Duration) -> UInt64 { LoopUtilities.deadline(after: timeout) }
+
+    /// The monotonic deadline of `instant`.
+    @inlinable
+    func deadline(at instant: ContinuousClock.Instant) -> UInt64 { LoopUtilities.deadline(at: instant) }
+
+    /// `receive(timeout:)` and `receive(deadline:)`: as `receive()`, and a timer armed after
+    /// the registration removes the receiver at `deadline` (monotonic nanoseconds) and
+    /// resumes it with `.timedOut`. The timer is cancelled as soon as the wait ends another
+    /// way, so a satisfied wait leaves none armed. A ready element is taken before any timer
+    /// or lock.
+    @inlinable
+    nonisolated(nonsending) func receive(deadline: UInt64) async throws -> Element {
+        if let element = try receiveWithoutWaiting() { return element }
+        return try await receiveWaiting(deadline: deadline)
+    }
+
+    @usableFromInline
+    nonisolated(nonsending) func receiveWaiting(deadline: UInt64) async throws -> Element {
+        guard monotonicNanoseconds() < deadline else {
+            // One more look, without registering: the deadline has passed.
+            if let element = try receiveWithoutWaiting() { return element }
+            throw ChannelError.timedOut
+        }
+        // Relaxed: only uniqueness matters.
+        let id = lastID.add(1, ordering: .relaxed).newValue
+        // Before the registration, so that a timeout thread that cannot start takes nothing.
+        let timeouts = try Dispatcher.timeoutDispatcher()
+        var timer: Scheduled? = nil
+        defer { timer?.cancel() }
+        let element = try await withCancellationHandler {
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Element, any Error>) in
+                switch register(id: id, token: .task(continuation)) {
+                case .suspended:
+                    // The one read of the flag, after the registration: see the type's comment.
+                    if Task.isCancelled {
+                        cancelReceive(id: id)
+                        return
+                    }
+                    // Armed after the registration, so that a timer that fires at once finds
+                    // the entry; one that fires after a hand-off finds nothing and does nothing.
+                    timer = timeouts.scheduleTimeout(deadline: deadline) { [self] in
+                        removeReceiver(id: id)?.resumeTimedOut()
+                    }
+                case .element(let element):
+                    continuation.resume(returning: element)
+                case .closed:
+                    continuation.resume(throwing: ChannelError.closed)
+                }
+            }
+        } onCancel: {
+            cancelReceive(id: id)
+        }
+        tsanAcquire(self)
+        return element
+    }
+
+    /// `receiveSync(timeout:)`: as `receiveSync()`, giving up at `deadline` (monotonic
+    /// nanoseconds) with `.timedOut`.
+    @inlinable
+    func receiveSync(deadline: UInt64) throws(ChannelError) -> Element {
+        if let element = try popSpinning() { return element }
+        return try receiveSyncSlow(deadline: deadline)
+    }
+
+    @usableFromInline
+    func receiveSyncSlow(deadline: UInt64) throws(ChannelError) -> Element {
+        guard !callerRunsALoop(), monotonicNanoseconds() < deadline else {
+            switch queue.pop() {
+            case .element(let element): return element
+            case .closed: throw .closed
+            case .empty: throw callerRunsALoop() ? .wouldBlockLoop : .timedOut
+            }
+        }
+        let thread = BlockedThread<Result<Element, ChannelError>>()
+        // Relaxed: only uniqueness matters.
+        let id = lastID.add(1, ordering: .relaxed).newValue
+        switch register(id: id, token: .thread(thread)) {
+        case .suspended:
+            if let outcome = thread.wait(deadline: deadline) { return try outcome.get() }
+            // The deadline passed. Still registered: nobody will deliver, so we are done.
+            if removeReceiver(id: id) != nil { throw .timedOut }
+            // A hand-off or a close removed the entry first: its delivery is on the way.
+            return try thread.wait().get()
+        case .element(let element):
+            return element
+        case .closed:
+            throw .closed
+        }
     }
 
     /// Receives, blocking the calling thread while the channel is empty and open; throws

@@ -24,6 +24,16 @@ enum ReceiveWaiter<Element: Sendable>: Sendable {
         }
     }
 
+    /// Resumes the waiter with the timed-out error: its timeout removed it. Call outside the
+    /// channel's lock.
+    @usableFromInline
+    func resumeTimedOut() {
+        switch self {
+        case .task(let continuation): continuation.resume(throwing: ChannelError.timedOut)
+        case .thread(let thread): thread.deliver(.failure(.timedOut))
+        }
+    }
+
     /// Resumes a task's waiter with `CancellationError`. Call outside the channel's lock,
     /// only for an entry whose cancellation removed it: a blocked thread is never cancelled.
     @usableFromInline
