@@ -90,9 +90,10 @@ public final class AsyncChannel<Element: Sendable>: Sendable {
     /// Removes and returns the oldest element, suspending while the channel is empty, for at
     /// most `timeout`.
     ///
-    /// As ``receive()``, and a ready element is returned at once (no timer, no lock). A wait
-    /// arms one timer: on the caller's loop when the task runs on a ``Dispatcher``, else on
-    /// a shared timeout thread started on first use. The timer is cancelled as soon as the
+    /// As ``receive()``, and a ready element is returned at once (no timer, no lock, no clock
+    /// read: it costs what ``receive()`` costs). A wait arms one timer: on the caller's loop
+    /// when the task runs on a ``Dispatcher``, else on a shared timeout thread started on
+    /// first use. The timer is cancelled as soon as the
     /// wait ends another way. A zero or negative timeout only looks once.
     /// - Returns: the next element.
     /// - Throws: ``ChannelError/timedOut`` when `timeout` passed first: nothing was taken,
@@ -103,7 +104,7 @@ public final class AsyncChannel<Element: Sendable>: Sendable {
     /// - Cancellation: as ``receive()``.
     @inlinable
     public nonisolated(nonsending) func receive(timeout: Duration) async throws -> Element {
-        try await storage.receive(deadline: storage.deadline(after: timeout))
+        try await storage.receive(within: .timeout(timeout))
     }
 
     /// Removes and returns the oldest element, suspending while the channel is empty, until
@@ -111,7 +112,7 @@ public final class AsyncChannel<Element: Sendable>: Sendable {
     /// - Throws: as ``receive(timeout:)``.
     @inlinable
     public nonisolated(nonsending) func receive(deadline: ContinuousClock.Instant) async throws -> Element {
-        try await storage.receive(deadline: storage.deadline(at: deadline))
+        try await storage.receive(within: .deadline(deadline))
     }
 
     /// Removes and returns the oldest element, blocking the calling thread while the channel
@@ -124,7 +125,7 @@ public final class AsyncChannel<Element: Sendable>: Sendable {
     ///   once, instead of waiting, on a thread that runs a dispatcher's loop.
     @inlinable
     public func receiveSync(timeout: Duration) throws(ChannelError) -> Element {
-        try storage.receiveSync(deadline: storage.deadline(after: timeout))
+        try storage.receiveSync(within: .timeout(timeout))
     }
 
     /// Removes and returns the oldest element if there is one, without waiting.

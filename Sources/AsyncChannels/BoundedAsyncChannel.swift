@@ -151,13 +151,13 @@ public final class BoundedAsyncChannel<Element: Sendable>: Sendable {
     ///   it waited); `LoopError` when the shared timeout thread cannot be started.
     @inlinable
     public nonisolated(nonsending) func send(_ element: Element, timeout: Duration) async throws {
-        try await storage.send(element, deadline: storage.deadline(after: timeout))
+        try await storage.send(element, within: .timeout(timeout))
     }
 
     /// ``send(_:timeout:)`` with the time left until `deadline`.
     @inlinable
     public nonisolated(nonsending) func send(_ element: Element, deadline: ContinuousClock.Instant) async throws {
-        try await storage.send(element, deadline: storage.deadline(at: deadline))
+        try await storage.send(element, within: .deadline(deadline))
     }
 
     /// Appends `element`, blocking the calling thread while the channel is full, for at most
@@ -167,7 +167,7 @@ public final class BoundedAsyncChannel<Element: Sendable>: Sendable {
     ///   runs a dispatcher's loop: it does not wait there).
     @inlinable
     public func sendSync(_ element: Element, timeout: Duration) throws(ChannelSendError<Element>) {
-        try storage.sendSync(element, deadline: storage.deadline(after: timeout))
+        try storage.sendSync(element, within: .timeout(timeout))
     }
 
     /// Removes and returns the oldest element, suspending while the channel is empty, for at
@@ -177,13 +177,13 @@ public final class BoundedAsyncChannel<Element: Sendable>: Sendable {
     ///   thread cannot be started.
     @inlinable
     public nonisolated(nonsending) func receive(timeout: Duration) async throws -> Element {
-        try await storage.receive(deadline: storage.deadline(after: timeout))
+        try await storage.receive(within: .timeout(timeout))
     }
 
     /// ``receive(timeout:)`` with the time left until `deadline`.
     @inlinable
     public nonisolated(nonsending) func receive(deadline: ContinuousClock.Instant) async throws -> Element {
-        try await storage.receive(deadline: storage.deadline(at: deadline))
+        try await storage.receive(within: .deadline(deadline))
     }
 
     /// Removes and returns the oldest element, blocking the calling thread while the channel
@@ -192,7 +192,7 @@ public final class BoundedAsyncChannel<Element: Sendable>: Sendable {
     ///   ``ChannelError/wouldBlockLoop`` on a thread that runs a dispatcher's loop.
     @inlinable
     public func receiveSync(timeout: Duration) throws(ChannelError) -> Element {
-        try storage.receiveSync(deadline: storage.deadline(after: timeout))
+        try storage.receiveSync(within: .timeout(timeout))
     }
 
     /// Closes the channel: later sends fail, queued elements stay receivable, every waiting

@@ -250,21 +250,13 @@ final class BoundedChannelStorage<Element: Sendable>: Sendable {
 
     // MARK: Waiting with a deadline
 
-    /// The monotonic deadline `timeout` from now (for the public API).
-    @inlinable
-    func deadline(after timeout: Duration) -> UInt64 { LoopUtilities.deadline(after: timeout) }
-
-    /// The monotonic deadline of `instant`.
-    @inlinable
-    func deadline(at instant: ContinuousClock.Instant) -> UInt64 { LoopUtilities.deadline(at: instant) }
-
     /// `receive(timeout:)`: as `receive()`, and a timer armed after the registration removes
     /// the receiver at `deadline` and resumes it with `.timedOut`; cancelled when the wait
     /// ends another way. A ready element is taken before any timer.
     @inlinable
-    nonisolated(nonsending) func receive(deadline: UInt64) async throws -> Element {
+    nonisolated(nonsending) func receive(within limit: WaitLimit) async throws -> Element {
         if let element = try receiveWithoutWaiting() { return element }
-        return try await receiveWaiting(deadline: deadline)
+        return try await receiveWaiting(deadline: limit.monotonicDeadline)
     }
 
     @usableFromInline
@@ -303,9 +295,14 @@ final class BoundedChannelStorage<Element: Sendable>: Sendable {
     }
 
     /// `receiveSync(timeout:)`: as `receiveSync()`, giving up at `deadline` with `.timedOut`.
-    @usableFromInline
-    func receiveSync(deadline: UInt64) throws(ChannelError) -> Element {
+    @inlinable
+    func receiveSync(within limit: WaitLimit) throws(ChannelError) -> Element {
         if let element = try receiveWithoutWaiting() { return element }
+        return try receiveSyncSlow(deadline: limit.monotonicDeadline)
+    }
+
+    @usableFromInline
+    func receiveSyncSlow(deadline: UInt64) throws(ChannelError) -> Element {
         guard !callerRunsALoop(), monotonicNanoseconds() < deadline else {
             guard let element = try receiveWithoutWaiting() else {
                 throw callerRunsALoop() ? .wouldBlockLoop : .timedOut
@@ -332,7 +329,7 @@ final class BoundedChannelStorage<Element: Sendable>: Sendable {
     /// `send(_:timeout:)`: as `send(_:)`, and a timer armed after the registration takes the
     /// waiting sender out at `deadline` and hands its element back with `.timedOut`.
     @inlinable
-    nonisolated(nonsending) func send(_ element: Element, deadline: UInt64) async throws -> Void {
+    nonisolated(nonsending) func send(_ element: Element, within limit: WaitLimit) async throws {
         let pending: Element
         switch state.withLock({ $0.send(element) }) {
         case .enqueued:
@@ -345,7 +342,7 @@ final class BoundedChannelStorage<Element: Sendable>: Sendable {
         case .full(let element):
             pending = element
         }
-        try await sendWaiting(pending, deadline: deadline)
+        try await sendWaiting(pending, deadline: limit.monotonicDeadline)
     }
 
     @usableFromInline
@@ -398,15 +395,17 @@ final class BoundedChannelStorage<Element: Sendable>: Sendable {
 
     /// `sendSync(_:timeout:)`: as `sendSync(_:)`, giving up at `deadline` and handing the
     /// element back with `.timedOut`.
-    @usableFromInline
-    func sendSync(_ element: Element, deadline: UInt64) throws(ChannelSendError<Element>) {
-        let pending: Element
+    @inlinable
+    func sendSync(_ element: Element, within limit: WaitLimit) throws(ChannelSendError<Element>) {
         do throws(ChannelSendError<Element>) {
             try trySend(element)
-            return
         } catch  where error.reason == .full {
-            pending = error.element
+            try sendSyncSlow(error.element, deadline: limit.monotonicDeadline)
         }
+    }
+
+    @usableFromInline
+    func sendSyncSlow(_ pending: Element, deadline: UInt64) throws(ChannelSendError<Element>) {
         if callerRunsALoop() || monotonicNanoseconds() >= deadline {
             do throws(ChannelSendError<Element>) {
                 try trySend(pending)

@@ -254,22 +254,16 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
 
     // MARK: Receiving with a deadline
 
-    /// The monotonic deadline `timeout` from now (for the public API, which does not see
-    /// `LoopUtilities`).
-    @inlinable
-    func deadline(after timeout: Duration) -> UInt64 { LoopUtilities.deadline(after: timeout) }
-
-    /// The monotonic deadline of `instant`.
-    @inlinable
-    func deadline(at instant: ContinuousClock.Instant) -> UInt64 { LoopUtilities.deadline(at: instant) }
-
     /// `receive(timeout:)` and `receive(deadline:)`: as `receive()`, and a timer armed after
     /// the registration removes the receiver at `deadline` (monotonic nanoseconds) and
     /// resumes it with `.timedOut`. The timer is cancelled as soon as the wait ends another
     /// way, so a satisfied wait leaves none armed. A ready element is taken before any timer
     /// or lock.
     @inlinable
-    nonisolated(nonsending) func receive(deadline: UInt64) async throws -> Element {
+    nonisolated(nonsending) func receive(within limit: WaitLimit) async throws -> Element {
+        // One pop before the clock is read: a ready element costs what `receive()` costs.
+        if case .element(let element) = queue.pop() { return element }
+        let deadline = limit.monotonicDeadline
         if let element = try receiveWithoutWaiting() { return element }
         return try await receiveWaiting(deadline: deadline)
     }
@@ -317,7 +311,9 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
     /// `receiveSync(timeout:)`: as `receiveSync()`, giving up at `deadline` (monotonic
     /// nanoseconds) with `.timedOut`.
     @inlinable
-    func receiveSync(deadline: UInt64) throws(ChannelError) -> Element {
+    func receiveSync(within limit: WaitLimit) throws(ChannelError) -> Element {
+        if case .element(let element) = queue.pop() { return element }
+        let deadline = limit.monotonicDeadline
         if let element = try popSpinning() { return element }
         return try receiveSyncSlow(deadline: deadline)
     }

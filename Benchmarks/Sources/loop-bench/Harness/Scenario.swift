@@ -78,6 +78,7 @@ extension Scenario {
             .pingPongSameLoop(environment),
             .oneshot(environment),
             .wakeCrossThread(environment),
+            .recvTimeoutReady(environment),
             .timers10k(environment),
         ]
     }
