@@ -157,11 +157,12 @@ struct TimeoutTests {
         let channel = AsyncChannel<Int>()
         let received = Collector<Int>()
         let sent = Counter()
+        let timedOut = Counter()
         let producerThread = PlainThread {
             for i in 0..<perProducer {
                 try? channel.send(i)
                 sent.add()
-                if i % 16 == 0 { sched_yield() }  // gaps in which waits time out
+                if i % 4 == 0 { sched_yield() }  // gaps in which waits time out
             }
         }
         let producerTask = Task.detached {
@@ -174,24 +175,35 @@ struct TimeoutTests {
         @Sendable func consume(_ seed: UInt64) async {
             var rng = SeededRandom(seed: seed)
             while sent.value < total || channel.count > 0 {
-                let timeout = Duration.microseconds(Int64(rng.next() % 500))
+                let timeout = Duration.microseconds(Int64(rng.next() % 50))
                 if rng.oneIn(16) {
                     let child = Task { try await channel.receive(timeout: timeout) }
                     child.cancel()
                     if let element = try? await child.value { received.append(element) }
-                } else if let element = try? await channel.receive(timeout: timeout) {
-                    received.append(element)
+                } else {
+                    do {
+                        received.append(try await channel.receive(timeout: timeout))
+                    } catch {
+                        timedOut.add()
+                    }
                 }
             }
+            // Everything is sent and taken: this wait can only time out.
+            if (try? await channel.receive(timeout: .milliseconds(1))) == nil { timedOut.add() }
         }
         let onLoop = Task(executorPreference: loop.dispatcher) { await consume(1) }
         let onGlobal = Task.detached { await consume(2) }
         let onThread = PlainThread {
             var rng = SeededRandom(seed: 3)
             while sent.value < total || channel.count > 0 {
-                let timeout = Duration.microseconds(Int64(rng.next() % 500))
-                if let element = try? channel.receiveSync(timeout: timeout) { received.append(element) }
+                let timeout = Duration.microseconds(Int64(rng.next() % 50))
+                do {
+                    received.append(try channel.receiveSync(timeout: timeout))
+                } catch {
+                    timedOut.add()
+                }
             }
+            if (try? channel.receiveSync(timeout: .milliseconds(1))) == nil { timedOut.add() }
         }
         await producerThread.join()
         await producerTask.value
@@ -203,5 +215,6 @@ struct TimeoutTests {
         #expect(all.count == total, "received or left: \(all.count) of \(total)")
         #expect(Set(all).count == all.count, "no element twice")
         #expect(channel.waitingReceivers == 0)
+        #expect(timedOut.value >= 3, "each consumer's last wait timed out (\(timedOut.value) in all)")
     }
 }
