@@ -30,13 +30,17 @@ final class BlockedThread<Value: Sendable>: Sendable {
     }
 
     /// Blocks the calling thread until ``deliver(_:)`` has run or the monotonic clock reaches
-    /// `deadline` (nanoseconds); nil on the deadline. After a nil the waiter entry may still
+    /// `deadline` (nanoseconds; `UInt64.max` is no deadline); nil on the deadline. After a nil the waiter entry may still
     /// be in the channel: the caller removes it under the lock, or, when a delivery already
     /// removed it, waits for that delivery with ``wait()``.
     @usableFromInline
     func wait(deadline: UInt64) -> Value? {
         while true {
             if let value = slot.withLock({ $0.take() }) { return value }
+            if deadline == .max {
+                _ = parker.park()
+                continue
+            }
             let now = monotonicNanoseconds()
             guard now < deadline else { return nil }
             _ = parker.park(timeout: .nanoseconds(Int64(clamping: deadline - now)))

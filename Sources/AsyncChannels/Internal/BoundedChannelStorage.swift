@@ -129,29 +129,8 @@ final class BoundedChannelStorage<Element: Sendable>: Sendable {
     /// loop-thread check lives here, off the inlined fast path.
     @usableFromInline
     func sendSyncSlow(_ element: Element) throws(ChannelSendError<Element>) {
-        if callerRunsALoop() {
-            // One more try, without registering: room or a close that came since the first
-            // try ends the call as it would on a plain thread; only a wait is refused.
-            do throws(ChannelSendError<Element>) {
-                try trySend(element)
-                return
-            } catch  where error.reason == .full {
-                throw ChannelSendError(element: error.element, reason: .wouldBlockLoop)
-            }
-        }
-        let thread = BlockedThread<Result<Void, ChannelSendError<Element>>>()
-        // Relaxed: only uniqueness matters.
-        let id = lastID.add(1, ordering: .relaxed).newValue
-        switch state.withLock({ $0.sendOrSuspend(element, id: id, token: .thread(thread)) }) {
-        case .suspended:
-            try thread.wait().get()
-        case .enqueued:
-            return
-        case .handOff(let element, let receiver):
-            receiver.resume(returning: element)
-        case .closed(let element):
-            throw ChannelSendError(element: element, reason: .closed)
-        }
+        // No deadline: the timed wait never gives up.
+        try sendSyncSlow(element, deadline: .max)
     }
 
     // MARK: Receiving
@@ -228,24 +207,8 @@ final class BoundedChannelStorage<Element: Sendable>: Sendable {
     /// channel empty. The loop-thread check lives here, off the inlined fast path.
     @usableFromInline
     func receiveSyncSlow() throws(ChannelError) -> Element {
-        if callerRunsALoop() {
-            // One more look, without registering: an element or a close that came since the
-            // first look ends the call as it would on a plain thread; only a wait is refused.
-            guard let element = try receiveWithoutWaiting() else { throw .wouldBlockLoop }
-            return element
-        }
-        let thread = BlockedThread<Result<Element, ChannelError>>()
-        // Relaxed: only uniqueness matters.
-        let id = lastID.add(1, ordering: .relaxed).newValue
-        switch state.withLock({ $0.receiveOrSuspend(id: id, token: .thread(thread)) }) {
-        case .suspended:
-            return try thread.wait().get()
-        case .element(let element, let sender):
-            sender?.resume(.success(()))
-            return element
-        case .closed:
-            throw .closed
-        }
+        // No deadline: the timed wait never gives up.
+        try receiveSyncSlow(deadline: .max)
     }
 
     // MARK: Waiting with a deadline
@@ -301,6 +264,8 @@ final class BoundedChannelStorage<Element: Sendable>: Sendable {
         return try receiveSyncSlow(deadline: limit.monotonicDeadline)
     }
 
+    /// The blocking half of the receives: parks until an element, a close or `deadline`
+    /// (monotonic nanoseconds; `UInt64.max` is none).
     @usableFromInline
     func receiveSyncSlow(deadline: UInt64) throws(ChannelError) -> Element {
         guard !callerRunsALoop(), monotonicNanoseconds() < deadline else {
@@ -404,6 +369,8 @@ final class BoundedChannelStorage<Element: Sendable>: Sendable {
         }
     }
 
+    /// The blocking half of the sends, after a `trySend` found the channel full: parks until
+    /// there is room, a close or `deadline` (monotonic nanoseconds; `UInt64.max` is none).
     @usableFromInline
     func sendSyncSlow(_ pending: Element, deadline: UInt64) throws(ChannelSendError<Element>) {
         if callerRunsALoop() || monotonicNanoseconds() >= deadline {

@@ -318,6 +318,8 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
         return try receiveSyncSlow(deadline: deadline)
     }
 
+    /// The blocking half of the receives, after the spin found nothing: parks until an
+    /// element, a close or `deadline` (monotonic nanoseconds; `UInt64.max` is none).
     @usableFromInline
     func receiveSyncSlow(deadline: UInt64) throws(ChannelError) -> Element {
         guard !callerRunsALoop(), monotonicNanoseconds() < deadline else {
@@ -356,26 +358,8 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
     /// loop-thread check lives here, off the inlined fast path.
     @usableFromInline
     func receiveSyncSlow() throws(ChannelError) -> Element {
-        if callerRunsALoop() {
-            // One more look, without registering: an element or a close that came since the
-            // spin ends the call as it would on a plain thread; only a wait is refused.
-            switch queue.pop() {
-            case .element(let element): return element
-            case .closed: throw .closed
-            case .empty: throw .wouldBlockLoop
-            }
-        }
-        let thread = BlockedThread<Result<Element, ChannelError>>()
-        // Relaxed: only uniqueness matters.
-        let id = lastID.add(1, ordering: .relaxed).newValue
-        switch register(id: id, token: .thread(thread)) {
-        case .suspended:
-            return try thread.wait().get()
-        case .element(let element):
-            return element
-        case .closed:
-            throw .closed
-        }
+        // No deadline: the timed wait never gives up.
+        try receiveSyncSlow(deadline: .max)
     }
 
     // MARK: Closing
