@@ -1,3 +1,4 @@
+import Glibc
 import LoopUtilities
 public import Testing
 
@@ -36,10 +37,13 @@ extension Trait where Self == TimeLimitTrait {
     public static var stressTimeLimit: Self { stressTimeLimit(quick: 1) }
 
     /// `quick` minutes at the quick size; at stress size at least thirty, which covers a
-    /// heavy test's wait for its turn as well as its run. (A test's shortest time limit
-    /// wins, so its suite needs one of these too.)
+    /// heavy test's wait for its turn as well as its run; under a sanitizer at least five,
+    /// because the whole parallel suite then takes about a minute on two cores and a test
+    /// may wait most of it for a thread. (A test's shortest time limit wins, so its suite
+    /// needs one of these too.)
     public static func stressTimeLimit(quick: Int) -> Self {
-        .timeLimit(.minutes(stressFactor > 1 ? max(quick, 30) : quick))
+        if stressFactor > 1 { return .timeLimit(.minutes(max(quick, 30))) }
+        return .timeLimit(.minutes(runsUnderSanitizer ? max(quick, 5) : quick))
     }
 }
 
@@ -78,3 +82,11 @@ private final class Turn: Sendable {
 }
 
 private let heavyStressTurn = Turn()
+
+/// True when the process runs with the address or thread sanitizer, whose runtimes export
+/// `__asan_init` / `__tsan_init`.
+private let runsUnderSanitizer: Bool = {
+    let handle = dlopen(nil, RTLD_NOW)
+    defer { if let handle { dlclose(handle) } }
+    return dlsym(handle, "__asan_init") != nil || dlsym(handle, "__tsan_init") != nil
+}()
