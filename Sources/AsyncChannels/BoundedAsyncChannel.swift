@@ -4,7 +4,8 @@
 /// When the channel is full, ``send(_:)`` suspends the sending task, ``sendSync(_:)``
 /// blocks the sending thread, and ``trySend(_:)`` fails at once with the element handed
 /// back. Each receive makes room for the longest-waiting sender. Receiving, closing and
-/// the close on release of the last reference work as on ``AsyncChannel``.
+/// the close on release of the last reference work as on ``AsyncChannel``. With capacity 0
+/// the channel is a rendezvous: each send waits until a receiver takes its element.
 ///
 /// ```swift
 /// let jobs = try BoundedAsyncChannel<Int>(capacity: 64)
@@ -22,11 +23,13 @@ public final class BoundedAsyncChannel<Element: Sendable>: Sendable {
 
     /// Creates an empty, open channel that holds at most `capacity` elements. Callable from
     /// any thread.
-    /// - Parameter capacity: the most elements the channel queues; at least 1.
-    /// - Throws: ``ChannelError/invalidCapacity`` when `capacity` is below 1.
+    /// - Parameter capacity: the most elements the channel queues; 0 makes a rendezvous
+    ///   channel (Go's unbuffered channel): nothing is queued, and a send completes only when
+    ///   a receiver takes its element (``trySend(_:)`` succeeds only while a receiver waits).
+    /// - Throws: ``ChannelError/invalidCapacity`` when `capacity` is negative.
     @inlinable
     public init(capacity: Int) throws(ChannelError) {
-        guard capacity >= 1 else { throw .invalidCapacity }
+        guard capacity >= 0 else { throw .invalidCapacity }
         storage = BoundedChannelStorage(capacity: capacity)
     }
 

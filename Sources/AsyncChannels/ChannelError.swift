@@ -39,7 +39,8 @@ public struct ChannelError: Error, Hashable, Sendable, CustomStringConvertible {
     /// own: a cancelled receive throws `CancellationError` instead.
     public static let cancelled = ChannelError(.cancelled)
 
-    /// A bounded channel was created with a capacity below 1. Use a capacity of at least 1.
+    /// A bounded channel was created with a negative capacity. Use 0 for a rendezvous channel,
+    /// or the number of elements it may queue.
     public static let invalidCapacity = ChannelError(.invalidCapacity)
 
     /// A blocking call (`receiveSync()`, or a bounded channel's `sendSync(_:)`) was made on a
@@ -62,7 +63,7 @@ public struct ChannelError: Error, Hashable, Sendable, CustomStringConvertible {
         case .closed: "the channel is closed (and, for a receive, has no elements left)"
         case .full: "the bounded channel is full; wait with send(_:) or sendSync(_:), or receive first"
         case .cancelled: "the sending task was cancelled before the channel had room; the element was not sent"
-        case .invalidCapacity: "a bounded channel needs a capacity of at least 1"
+        case .invalidCapacity: "a bounded channel needs a capacity of 0 (a rendezvous) or more"
         case .wouldBlockLoop:
             "a blocking call would stall the event loop running on this thread; call receive() or send(_:) "
                 + "from a task, or call receiveSync/sendSync from a plain thread"

@@ -13,6 +13,26 @@
 
 _Thread_local void *cel_current_dispatcher_slot = NULL;
 
+// MARK: Random
+
+static _Thread_local uint64_t random_state = 0;
+
+uint64_t cel_random(void) {
+    uint64_t x = random_state;
+    if (x == 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        x = ((uint64_t)ts.tv_nsec << 32) ^ (uint64_t)ts.tv_sec ^ (uint64_t)(uintptr_t)&random_state;
+        x ^= 0x9E3779B97F4A7C15ull;
+        if (x == 0) x = 1;
+    }
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    random_state = x;
+    return x * 0x2545F4914F6CDD1Dull;
+}
+
 // MARK: Thread exit
 
 static pthread_key_t exit_key;

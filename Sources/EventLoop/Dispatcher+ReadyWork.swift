@@ -32,6 +32,7 @@ extension Dispatcher {
     /// `receiveSync()` and `sendSync(_:)`) check it on their slow path, right before they
     /// would park the thread, and fail instead. Callable from any thread; costs a thread-local
     /// load and, on a bound thread, two loads of the dispatcher's state.
+    @usableFromInline
     package static var currentThreadRunsALoop: Bool {
         guard let raw = cel_current_dispatcher() else { return false }
         // Read on the bound thread: the slot holds this thread's dispatcher (kept alive while

@@ -7,6 +7,7 @@ extension Dispatcher {
     /// (nanoseconds, as `monotonicNanoseconds()` reads it), unless the returned handle is
     /// cancelled first. `fire` runs on the loop's thread: keep it short (the channels only
     /// remove a waiter and resume it). Any thread; never fails.
+    @usableFromInline
     package func scheduleTimeout(deadline: UInt64, _ fire: @escaping @Sendable () -> Void) -> Scheduled {
         let timer = Scheduled(deadline: deadline, payload: .closure(fire), dispatcher: self)
         insertTimer(timer)
@@ -20,6 +21,7 @@ extension Dispatcher {
     /// first use. Ask before registering a waiter, so that a failure takes nothing.
     /// - Throws: ``LoopError`` when the process-wide timeout thread cannot be started (out
     ///   of descriptors or threads); the next call tries again.
+    @usableFromInline
     package static func timeoutDispatcher() throws(LoopError) -> Dispatcher {
         if let raw = cel_current_dispatcher() {
             // Read on the bound thread: the slot's dispatcher is alive while it is bound, and

@@ -26,6 +26,8 @@ public struct LoopError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let systemCall = Code(6)
         /// Another task already waits for the same readiness of the same descriptor.
         public static let alreadyWaiting = Code(7)
+        /// A blocking call would have parked a thread that runs a dispatcher's loop.
+        public static let wouldBlockLoop = Code(8)
 
         public var description: String {
             switch self {
@@ -36,6 +38,7 @@ public struct LoopError: Error, Hashable, Sendable, CustomStringConvertible {
             case .badDescriptor: "badDescriptor"
             case .systemCall: "systemCall"
             case .alreadyWaiting: "alreadyWaiting"
+            case .wouldBlockLoop: "wouldBlockLoop"
             default: "code(\(raw))"
             }
         }
@@ -65,6 +68,10 @@ public struct LoopError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let alreadyRunning = LoopError(code: .alreadyRunning)
     /// The `ThreadSignal` was closed; nothing will fire it again.
     public static let closed = LoopError(code: .closed)
+    /// A blocking call (``selectSync(biased:_:)`` with nothing ready) was made on a thread
+    /// that runs a dispatcher's loop, where waiting would stall every task of the loop.
+    /// Nothing was taken. Call ``select(biased:_:)`` from a task, or block on a plain thread.
+    public static let wouldBlockLoop = LoopError(code: .wouldBlockLoop)
 
     static func system(_ operation: String, errno: Int32, fd: Int32? = nil) -> LoopError {
         LoopError(code: .systemCall, operation: operation, fd: fd, errno: errno)
@@ -93,6 +100,9 @@ public struct LoopError: Error, Hashable, Sendable, CustomStringConvertible {
             return "LoopError.closed: the ThreadSignal was closed"
         case .alreadyWaiting:
             return "LoopError.alreadyWaiting: another task already waits for this readiness of fd \(fd ?? -1)"
+        case .wouldBlockLoop:
+            return "LoopError.wouldBlockLoop: a blocking call would stall the event loop running on this thread; "
+                + "call select from a task, or selectSync from a plain thread"
         default:
             var text = "LoopError.\(code)"
             if let operation { text += ": \(operation)" }

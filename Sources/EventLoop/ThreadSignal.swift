@@ -11,12 +11,18 @@ import Synchronization
 /// set coalesce into one. One fire ends one wait: the longest-waiting task's if a task
 /// waits, else one blocked thread's.
 public final class ThreadSignal: Sendable {
-    private struct State {
+    /// One waiting task: a `wait()`, or a select whose case waits for a fire.
+    enum Waiter {
+        case task(UnsafeContinuation<Void, any Error>)
+        case select(_SelectWaiter, case: Int)
+    }
+
+    struct State {
         var signaled = false
         var closed = false
-        /// The waiting tasks, oldest first from `waiterHead`; each entry is removed in the
-        /// critical section that decides to resume its continuation, so it is resumed once.
-        var waiters: [(id: UInt64, continuation: UnsafeContinuation<Void, any Error>)] = []
+        /// The waiting tasks and selects, oldest first from `waiterHead`; each entry is removed
+        /// in the critical section that decides to resume it, so it is resumed once.
+        var waiters: [(id: UInt64, waiter: Waiter)] = []
         var waiterHead = 0
         /// Plain threads blocked in waitSync (a count, not waiters: they take the flag
         /// themselves when the eventfd wakes them).
@@ -35,17 +41,17 @@ public final class ThreadSignal: Sendable {
     }
 
     /// Any thread, protected by its lock.
-    private let state = LockedValue<State>(State())
+    let state = LockedValue<State>(State())
     /// Any thread, atomic (relaxed: only uniqueness matters): source of waiter ids, so that
     /// a cancelled wait can find its own entry.
-    private let nextWaiterID = Atomic<UInt64>(0)
+    let nextWaiterID = Atomic<UInt64>(0)
     /// Immutable: the doorbell for threads blocked in waitSync; closed in deinit.
     private let eventFD: Int32
     /// Any thread, atomic. True while the signal is set or closed: written under the lock of
     /// `state` whenever `signaled` or `closed` changes, read without it by the brief spin of
     /// `waitSync`. Only a hint of when the lock is worth taking; the locked state decides.
     /// Relaxed: the lock orders everything the spin goes on to read.
-    private let readyHint = Atomic<Bool>(false)
+    let readyHint = Atomic<Bool>(false)
 
     /// Creates an unsignaled signal. Callable from any thread.
     /// - Throws: ``LoopError`` with code `systemCall` when the eventfd cannot be created
@@ -64,14 +70,20 @@ public final class ThreadSignal: Sendable {
     /// woken task or thread (it takes a short internal lock; it writes the eventfd only when
     /// a plain thread is blocked in ``waitSync(timeout:)``). Does nothing after ``close()``.
     public func fire() {
-        enum Action { case none, resume(UnsafeContinuation<Void, any Error>), ring }
+        enum Action { case none, resume(UnsafeContinuation<Void, any Error>), wake(_SelectWaiter), ring }
         let action = state.withLock { state -> Action in
             if state.closed || state.signaled { return .none }
-            if state.waiterHead < state.waiters.count {
-                let waiter = state.waiters[state.waiterHead]
+            while state.waiterHead < state.waiters.count {
+                let entry = state.waiters[state.waiterHead]
                 state.waiterHead += 1
                 state.compactWaiters()
-                return .resume(waiter.continuation)
+                switch entry.waiter {
+                case .task(let continuation):
+                    return .resume(continuation)
+                case .select(let select, let index):
+                    // A select that already ended another way takes no fire: try the next.
+                    if select.claim(case: index, payload: true) { return .wake(select) }
+                }
             }
             state.signaled = true
             readyHint.store(true, ordering: .relaxed)
@@ -80,6 +92,7 @@ public final class ThreadSignal: Sendable {
         switch action {
         case .none: break
         case .resume(let continuation): continuation.resume()
+        case .wake(let select): select.wake()
         case .ring: _ = cel_eventfd_signal(eventFD)
         }
     }
@@ -104,7 +117,7 @@ public final class ThreadSignal: Sendable {
                     // Checked under the lock that onCancel takes: if cancellation came
                     // first we see it here; if it comes later, onCancel finds our entry.
                     if Task.isCancelled { return .failure(CancellationError()) }
-                    state.waiters.append((id, continuation))
+                    state.waiters.append((id, .task(continuation)))
                     return nil
                 }
                 if let immediate { continuation.resume(with: immediate) }
@@ -114,8 +127,8 @@ public final class ThreadSignal: Sendable {
                 guard let index = state.waiters[state.waiterHead...].firstIndex(where: { $0.id == id }) else {
                     return nil
                 }
-                let waiter = state.waiters.remove(at: index)
-                return waiter.continuation
+                guard case .task(let continuation) = state.waiters.remove(at: index).waiter else { return nil }
+                return continuation
             }
             continuation?.resume(throwing: CancellationError())
         }
@@ -191,16 +204,24 @@ public final class ThreadSignal: Sendable {
     /// Closes the signal: every waiting task throws ``LoopError/closed``, blocked threads
     /// return false, and later fires do nothing. Idempotent; callable from any thread.
     public func close() {
-        let (waiters, ring) = state.withLock { state -> ([UnsafeContinuation<Void, any Error>], Bool) in
+        let (waiters, ring) = state.withLock { state -> ([Waiter], Bool) in
             guard !state.closed else { return ([], false) }
             state.closed = true
             readyHint.store(true, ordering: .relaxed)
-            let waiters = state.waiters[state.waiterHead...].map(\.continuation)
+            let waiters = state.waiters[state.waiterHead...].map(\.waiter)
             state.waiters = []
             state.waiterHead = 0
             return (waiters, state.blockedThreads > 0)
         }
-        for waiter in waiters { waiter.resume(throwing: LoopError.closed) }
+        for waiter in waiters {
+            switch waiter {
+            case .task(let continuation):
+                continuation.resume(throwing: LoopError.closed)
+            case .select(let select, let index):
+                // A closed signal is ready for a select: its handler is told (false).
+                if select.claim(case: index, payload: false) { select.wake() }
+            }
+        }
         if ring { _ = cel_eventfd_signal(eventFD) }
     }
 }

@@ -51,6 +51,14 @@ package struct RingBuffer<Element>: ~Copyable {
         count &+= 1
     }
 
+    /// The first element, not removed.
+    @inlinable
+    package var first: Element? {
+        guard count > 0 else { return nil }
+        // Sound: count > 0, so the head slot is initialised.
+        return storage[head]
+    }
+
     @inlinable
     package mutating func popFirst() -> Element? {
         guard count > 0 else { return nil }

@@ -6,9 +6,10 @@ import Testing
 @testable import AsyncChannels
 
 @Suite struct BoundedAsyncChannelTests {
-    @Test func capacityBelowOneIsRejected() throws {
-        #expect(throws: ChannelError.invalidCapacity) { try BoundedAsyncChannel<Int>(capacity: 0) }
+    @Test func negativeCapacityIsRejectedAndZeroIsARendezvous() throws {
+        #expect(throws: ChannelError.invalidCapacity) { try BoundedAsyncChannel<Int>(capacity: -1) }
         #expect(throws: ChannelError.invalidCapacity) { try BoundedAsyncChannel<Int>(capacity: -5) }
+        #expect(try BoundedAsyncChannel<Int>(capacity: 0).capacity == 0)
         #expect(try BoundedAsyncChannel<Int>(capacity: 1).capacity == 1)
     }
 

@@ -1,11 +1,21 @@
+import EventLoop
 import Testing
 
 @testable import AsyncChannels
 
+/// A plain waiter's token: always claimable, never a select; written as an integer.
+struct Token: ChannelWaiterToken, Hashable, ExpressibleByIntegerLiteral, CustomStringConvertible {
+    let value: Int
+    init(integerLiteral value: Int) { self.value = value }
+    func claimForCompletion() -> Bool { true }
+    var selectWaiter: _SelectWaiter? { nil }
+    var description: String { "\(value)" }
+}
+
 /// The bounded channel's state machine alone, with integers as waiter tokens: no threads,
 /// no tasks.
 @Suite struct BoundedChannelStateMachineTests {
-    typealias Machine = BoundedChannelStateMachine<String, Int, Int>
+    typealias Machine = BoundedChannelStateMachine<String, Token, Token>
 
     @Test func sendThenReceiveIsFIFO() {
         var machine = Machine(capacity: 4)

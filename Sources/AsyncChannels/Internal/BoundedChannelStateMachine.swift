@@ -1,4 +1,51 @@
+public import EventLoop
 public import LoopUtilities
+
+/// A waiter token of the bounded channel's state machine: the machine asks it, under the
+/// lock, whether the waiter's operation may be completed now.
+@usableFromInline
+protocol ChannelWaiterToken {
+    /// True when the operation may be completed; false when the waiter is an entry of a
+    /// select that has ended, which the machine then drops.
+    func claimForCompletion() -> Bool
+
+    /// The select this entry belongs to; nil for a plain waiting task or thread.
+    var selectWaiter: _SelectWaiter? { get }
+}
+
+/// What a registering select found for one counterpart entry.
+@usableFromInline
+enum CounterpartClaim {
+    /// Both the select and the counterpart are claimed (busy): complete the pair.
+    case claimed
+    /// The counterpart cannot serve this select (it is the select's own entry, or its select
+    /// ended): look at the next one.
+    case skip
+    /// The registering select itself has ended: stop.
+    case selfEnded
+
+    /// Claims the registering select `waiter` together with the counterpart entry's select,
+    /// if it has one (in address order, see ``_SelectWaiter/claimTogether(with:)``).
+    @inlinable
+    init(_ waiter: _SelectWaiter, with counterpart: _SelectWaiter?) {
+        guard let counterpart else {
+            self = waiter.beginClaim() ? .claimed : .selfEnded
+            return
+        }
+        if counterpart === waiter {
+            self = .skip
+            return
+        }
+        switch waiter.claimTogether(with: counterpart) {
+        case .both: self = .claimed
+        case .selfEnded: self = .selfEnded
+        case .otherEnded: self = .skip
+        }
+    }
+}
+
+extension ReceiveWaiter: ChannelWaiterToken {}
+extension SendWaiter: ChannelWaiterToken {}
 
 /// The state of a ``BoundedAsyncChannel`` as a pure state machine: each event (send,
 /// receive, suspend, cancel, close) mutates the state and returns the action the caller
@@ -10,26 +57,33 @@ public import LoopUtilities
 /// removed by ``cancelReceive(id:)`` or ``cancelSend(id:)``, whoever notices the
 /// cancellation first.
 ///
+/// A waiting entry may belong to a select that has already ended another way: before the
+/// machine completes a waiter's operation it asks ``ChannelWaiterToken/claimForCompletion()``,
+/// and drops the entry when that fails (it takes nothing from it and serves the next one).
+///
 /// Invariants:
 /// - `elements.count <= capacity`;
-/// - receivers wait only while `elements` is empty;
-/// - senders wait only while `elements.count == capacity`;
+/// - receivers wait only while `elements` is empty and no live sender waits;
+/// - senders wait only while `elements.count == capacity` and no live receiver waits
+///   (capacity 0, the rendezvous channel: senders wait until a receiver takes their element);
 /// - once `isClosed`, nobody waits and nothing is added.
+/// ("Live": entries of selects that have ended may linger until someone looks at them.)
 @usableFromInline
-struct BoundedChannelStateMachine<Element, Receiver, Sender>: ~Copyable {
+struct BoundedChannelStateMachine<Element, Receiver: ChannelWaiterToken, Sender: ChannelWaiterToken>: ~Copyable {
     @usableFromInline var elements: RingBuffer<Element>
     @usableFromInline var receivers: RingBuffer<(id: UInt64, token: Receiver)>
     @usableFromInline var senders: RingBuffer<(id: UInt64, token: Sender, element: Element)>
     @usableFromInline let capacity: Int
     @usableFromInline var isClosed = false
 
-    /// A machine for a channel holding at most `capacity` elements (at least 1). The
-    /// element ring starts small and grows up to `capacity` as it fills.
+    /// A machine for a channel holding at most `capacity` elements (0: a rendezvous, where
+    /// every send waits for a receiver). The element ring starts small and grows up to
+    /// `capacity` as it fills.
     @inlinable
     init(capacity: Int) {
-        precondition(capacity >= 1, "a channel's capacity must be at least 1")
+        precondition(capacity >= 0, "a channel's capacity must not be negative")
         self.capacity = capacity
-        elements = RingBuffer(minimumCapacity: min(capacity, 16))
+        elements = RingBuffer(minimumCapacity: max(1, min(capacity, 16)))
         receivers = RingBuffer(minimumCapacity: 2)
         senders = RingBuffer(minimumCapacity: 2)
     }
@@ -64,8 +118,8 @@ struct BoundedChannelStateMachine<Element, Receiver, Sender>: ~Copyable {
     @inlinable
     mutating func send(_ element: consuming Element) -> SendAction {
         if isClosed { return .closed(element) }
-        if let receiver = receivers.popFirst() {
-            return .handOff(element, to: receiver.token)
+        if let receiver = popLiveReceiver() {
+            return .handOff(element, to: receiver)
         }
         if elements.count < capacity {
             elements.append(element)
@@ -121,15 +175,39 @@ struct BoundedChannelStateMachine<Element, Receiver, Sender>: ~Copyable {
     @inlinable
     mutating func receive() -> ReceiveAction {
         guard let element = elements.popFirst() else {
+            // A rendezvous (capacity 0): take the element straight from a waiting sender.
+            if let sender = popLiveSender() {
+                return .element(sender.element, resumeSender: sender.token)
+            }
             return isClosed ? .closed : .empty
         }
         // A waiting sender means the buffer was full; its element goes to the back, after
         // everything that was queued before it.
-        if let sender = senders.popFirst() {
+        if let sender = popLiveSender() {
             elements.append(sender.element)
             return .element(element, resumeSender: sender.token)
         }
         return .element(element, resumeSender: nil)
+    }
+
+    /// The longest-waiting receiver whose operation may be completed now (claimed, for a
+    /// select's entry); entries of ended selects before it are dropped.
+    @inlinable
+    mutating func popLiveReceiver() -> Receiver? {
+        while let receiver = receivers.popFirst() {
+            if receiver.token.claimForCompletion() { return receiver.token }
+        }
+        return nil
+    }
+
+    /// The longest-waiting sender whose operation may be completed now, with its element;
+    /// entries of ended selects before it are dropped.
+    @inlinable
+    mutating func popLiveSender() -> (token: Sender, element: Element)? {
+        while let sender = senders.popFirst() {
+            if sender.token.claimForCompletion() { return (sender.token, sender.element) }
+        }
+        return nil
     }
 
     @usableFromInline
@@ -157,6 +235,93 @@ struct BoundedChannelStateMachine<Element, Receiver, Sender>: ~Copyable {
     @inlinable
     mutating func cancelReceive(id: UInt64) -> Receiver? {
         receivers.removeFirst(where: { $0.id == id })?.token
+    }
+
+    // MARK: Selects
+
+    @usableFromInline
+    enum SelectReceiveAction {
+        /// The select had already ended: nothing was done.
+        case decided
+        /// The select is claimed (busy) and gets this element; a sender whose element took
+        /// the freed slot (or handed it over, at capacity 0) is claimed too and must be
+        /// resumed with success.
+        case element(Element, resumeSender: Sender?)
+        /// The select is claimed (busy): the channel is closed and drained.
+        case closed
+        /// Nothing to receive: the select's entry is queued.
+        case registered
+    }
+
+    /// A select's receive case registers: completes it now when an element (or a waiting
+    /// sender's, at capacity 0) or the closure is there and the select can still be
+    /// claimed; else queues `token`. Never pairs the select with its own entries.
+    @inlinable
+    mutating func registerSelectReceive(_ waiter: _SelectWaiter, token: Receiver) -> SelectReceiveAction {
+        // A waiting sender that is not the select's own, claimed together with the select.
+        var search = CounterpartClaim.skip
+        let sender = senders.removeFirst { entry in
+            if search == .selfEnded { return false }
+            search = CounterpartClaim(waiter, with: entry.token.selectWaiter)
+            return search == .claimed
+        }
+        if search == .selfEnded { return .decided }
+        if let element = elements.popFirst() {
+            guard let sender else {
+                return waiter.beginClaim() ? .element(element, resumeSender: nil) : .decided
+            }
+            elements.append(sender.element)
+            return .element(element, resumeSender: sender.token)
+        }
+        if let sender { return .element(sender.element, resumeSender: sender.token) }
+        if isClosed { return waiter.beginClaim() ? .closed : .decided }
+        receivers.append((0, token))
+        return .registered
+    }
+
+    @usableFromInline
+    enum SelectSendAction {
+        /// The select had already ended: nothing was done.
+        case decided
+        /// The select is claimed (busy): resume this claimed receiver with the element.
+        case handOff(Element, to: Receiver)
+        /// The select is claimed (busy): the element is queued.
+        case enqueued
+        /// The select is claimed (busy): the channel is closed.
+        case closed
+        /// No room and no receiver: the select's entry is queued with the element.
+        case registered
+    }
+
+    /// A select's send case registers: completes it now when a receiver waits or there is
+    /// room (or the channel is closed) and the select can still be claimed; else queues
+    /// `token` with the element. Never pairs the select with its own entries.
+    @inlinable
+    mutating func registerSelectSend(_ element: Element, _ waiter: _SelectWaiter, token: Sender) -> SelectSendAction {
+        if isClosed { return waiter.beginClaim() ? .closed : .decided }
+        var search = CounterpartClaim.skip
+        let receiver = receivers.removeFirst { entry in
+            if search == .selfEnded { return false }
+            search = CounterpartClaim(waiter, with: entry.token.selectWaiter)
+            return search == .claimed
+        }
+        if search == .selfEnded { return .decided }
+        if let receiver { return .handOff(element, to: receiver.token) }
+        if elements.count < capacity {
+            guard waiter.beginClaim() else { return .decided }
+            elements.append(element)
+            return .enqueued
+        }
+        senders.append((0, token, element))
+        return .registered
+    }
+
+    /// Removes every waiting receiver and sender for which `belongs` holds: a select that
+    /// ended takes its entries out.
+    @inlinable
+    mutating func removeEntries(receivers receiverBelongs: (Receiver) -> Bool, senders senderBelongs: (Sender) -> Bool) {
+        while receivers.removeFirst(where: { receiverBelongs($0.token) }) != nil {}
+        while senders.removeFirst(where: { senderBelongs($0.token) }) != nil {}
     }
 
     // MARK: Closing

@@ -1,4 +1,4 @@
-import EventLoop
+public import EventLoop
 public import LoopUtilities
 public import Synchronization
 
@@ -408,8 +408,90 @@ final class BoundedChannelStorage<Element: Sendable>: Sendable {
     func close() {
         guard let action = state.withLock({ $0.close() }) else { return }
         for receiver in action.receivers { receiver.resumeClosed() }
-        for (sender, element) in action.senders {
-            sender.resume(.failure(ChannelSendError(element: element, reason: .closed)))
+        for (sender, element) in action.senders { sender.resumeClosed(element) }
+    }
+}
+
+// MARK: Selects
+
+extension BoundedChannelStorage {
+    /// A select's receive case polls: the element (and the freed slot goes to a waiting
+    /// sender), `.some(nil)` when closed and drained, nil when it would wait.
+    @inlinable
+    func pollSelectReceive() -> Element?? {
+        switch state.withLock({ $0.receive() }) {
+        case .element(let element, let sender):
+            sender?.resume(.success(()))
+            return .some(element)
+        case .closed:
+            return .some(nil)
+        case .empty:
+            return nil
+        }
+    }
+
+    /// A select's receive case registers as case `index` of `waiter`; see
+    /// ``BoundedChannelStateMachine/registerSelectReceive(_:token:)``.
+    @usableFromInline
+    func registerSelectReceive(_ waiter: _SelectWaiter, case index: Int) {
+        switch state.withLock({ $0.registerSelectReceive(waiter, token: .select(waiter, case: index)) }) {
+        case .decided, .registered:
+            return
+        case .element(let element, let sender):
+            waiter.finishClaim(case: index, payload: element)
+            sender?.resume(.success(()))
+            waiter.wake()
+        case .closed:
+            waiter.finishClaim(case: index, payload: nil)
+            waiter.wake()
+        }
+    }
+
+    /// A select's send case polls: true when the element went in (queued or handed to a
+    /// waiting receiver), false when the channel is closed, nil when it would wait.
+    @inlinable
+    func pollSelectSend(_ element: Element) -> Bool? {
+        switch state.withLock({ $0.send(element) }) {
+        case .enqueued:
+            return true
+        case .handOff(let element, let receiver):
+            receiver.resume(returning: element)
+            return true
+        case .closed:
+            return false
+        case .full:
+            return nil
+        }
+    }
+
+    /// A select's send case registers as case `index` of `waiter`; see
+    /// ``BoundedChannelStateMachine/registerSelectSend(_:_:token:)``.
+    @usableFromInline
+    func registerSelectSend(_ element: Element, _ waiter: _SelectWaiter, case index: Int) {
+        switch state.withLock({ $0.registerSelectSend(element, waiter, token: .select(waiter, case: index)) }) {
+        case .decided, .registered:
+            return
+        case .handOff(let element, let receiver):
+            waiter.finishClaim(case: index, payload: true)
+            receiver.resume(returning: element)
+            waiter.wake()
+        case .enqueued:
+            waiter.finishClaim(case: index, payload: true)
+            waiter.wake()
+        case .closed:
+            waiter.finishClaim(case: index, payload: false)
+            waiter.wake()
+        }
+    }
+
+    /// Removes every entry of `waiter`'s select, receivers and senders.
+    @usableFromInline
+    func unregisterSelect(_ waiter: _SelectWaiter) {
+        state.withLock { machine in
+            machine.removeEntries(
+                receivers: { $0.belongs(to: waiter) },
+                senders: { $0.belongs(to: waiter) }
+            )
         }
     }
 }

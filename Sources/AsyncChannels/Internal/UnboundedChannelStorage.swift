@@ -111,18 +111,52 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
     func handOffToWaiters() {
         while true {
             let pair = state.withLock { waiters -> (ReceiveWaiter<Element>, Element)? in
-                guard !waiters.receivers.isEmpty else { return nil }
-                guard case .element(let element) = queue.pop() else { return nil }
-                let receiver = waiters.receivers.popFirst()!
-                // Relaxed: see `waitingReceivers`.
-                waitingReceivers.subtract(1, ordering: .relaxed)
-                return (receiver.token, element)
+                guard case .pair(let receiver, let element) = takeReceiverAndElement(&waiters) else { return nil }
+                return (receiver, element)
             }
             guard let (receiver, element) = pair else { return }
             // Pairs with the acquire after the receiver's wait (see `receiveWaiting`).
             tsanRelease(self)
             receiver.resume(returning: element)
         }
+    }
+
+    @usableFromInline
+    enum TakeOutcome {
+        /// This receiver (claimed, for a select's entry) gets this element.
+        case pair(ReceiveWaiter<Element>, Element)
+        /// No live receiver waits.
+        case noReceiver
+        /// A receiver waits but the queue is empty, or closed and drained (`closed`).
+        case noElement(closed: Bool)
+    }
+
+    /// Under the lock: pops the longest-waiting live receiver together with an element.
+    /// Entries of selects that have ended are dropped on the way. A select's entry is
+    /// claimed before the pop (a receive that needs no lock may take the element first:
+    /// then the claim is given back and the entry stays).
+    @inlinable
+    @inline(__always)
+    func takeReceiverAndElement(_ waiters: inout UnboundedWaiters<Element>) -> TakeOutcome {
+        while let first = waiters.receivers.first {
+            guard first.token.claimForCompletion() else {
+                _ = waiters.receivers.popFirst()
+                // Relaxed: see `waitingReceivers`.
+                waitingReceivers.subtract(1, ordering: .relaxed)
+                continue
+            }
+            switch queue.pop() {
+            case .element(let element):
+                _ = waiters.receivers.popFirst()
+                // Relaxed: see `waitingReceivers`.
+                waitingReceivers.subtract(1, ordering: .relaxed)
+                return .pair(first.token, element)
+            case .closed, .empty:
+                first.token.selectWaiter?.abandonClaim()
+                return .noElement(closed: queue.isClosed)
+            }
+        }
+        return .noReceiver
     }
 
     // MARK: Receiving
@@ -377,13 +411,12 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
         var failed: [ReceiveWaiter<Element>] = []
         while true {
             let pair = state.withLock { waiters -> (ReceiveWaiter<Element>, Element)? in
-                guard !waiters.receivers.isEmpty else { return nil }
-                switch queue.pop() {
-                case .element(let element):
-                    let receiver = waiters.receivers.popFirst()!
-                    waitingReceivers.subtract(1, ordering: .relaxed)
-                    return (receiver.token, element)
-                case .closed, .empty:
+                switch takeReceiverAndElement(&waiters) {
+                case .pair(let receiver, let element):
+                    return (receiver, element)
+                case .noReceiver:
+                    return nil
+                case .noElement:
                     // The tail is marked, so the queue is drained for good: nobody will
                     // ever have an element for these receivers.
                     failed = waiters.receivers.removeAll().map(\.token)
@@ -396,5 +429,60 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
             receiver.resume(returning: element)
         }
         for receiver in failed { receiver.resumeClosed() }
+    }
+
+    // MARK: Selects
+
+    /// A select's receive case polls: the element, `.some(nil)` when closed and drained,
+    /// nil when it would wait.
+    @inlinable
+    func pollSelectReceive() -> Element?? {
+        switch queue.pop() {
+        case .element(let element): return .some(element)
+        case .closed: return .some(nil)
+        case .empty: return nil
+        }
+    }
+
+    /// A select's receive case registers as case `index` of `waiter`: under the lock it
+    /// counts itself as a waiting receiver, then claims the select and pops; an element or
+    /// the closure completes the case now, an empty queue gives the claim back and queues
+    /// the entry (the same "count, then check" order as a plain receive, so no send is
+    /// missed).
+    @usableFromInline
+    func registerSelectReceive(_ waiter: _SelectWaiter, case index: Int) {
+        let completed = state.withLock { waiters -> Bool in
+            // Sequentially consistent: the receiver half of the pairing, as in `register`.
+            waitingReceivers.add(1, ordering: .sequentiallyConsistent)
+            guard waiter.beginClaim() else {
+                waitingReceivers.subtract(1, ordering: .relaxed)
+                return false
+            }
+            switch queue.pop() {
+            case .element(let element):
+                waiter.finishClaim(case: index, payload: element)
+            case .closed:
+                waiter.finishClaim(case: index, payload: nil)
+            case .empty:
+                waiter.abandonClaim()
+                waiters.receivers.append((0, .select(waiter, case: index)))
+                return false
+            }
+            // Relaxed: see `waitingReceivers`.
+            waitingReceivers.subtract(1, ordering: .relaxed)
+            return true
+        }
+        if completed { waiter.wake() }
+    }
+
+    /// Removes every entry of `waiter`'s select.
+    @usableFromInline
+    func unregisterSelect(_ waiter: _SelectWaiter) {
+        state.withLock { waiters in
+            while waiters.receivers.removeFirst(where: { $0.token.belongs(to: waiter) }) != nil {
+                // Relaxed: see `waitingReceivers`.
+                waitingReceivers.subtract(1, ordering: .relaxed)
+            }
+        }
     }
 }

@@ -107,6 +107,11 @@ void cel_tsan_acquire(void *address);
 /// The calling thread's errno.
 int cel_errno(void);
 
+/// A fast per-thread pseudo-random number (xorshift64*, seeded on first use from the clock
+/// and the thread's slot address). Not for cryptography: for the choice among ready cases
+/// of a select, where a system call per choice would cost more than the choice.
+uint64_t cel_random(void);
+
 // MARK: Spinning
 
 /// A CPU hint for one iteration of a spin-wait loop (x86 `pause`, Arm `yield`).
