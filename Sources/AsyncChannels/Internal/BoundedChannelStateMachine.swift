@@ -266,12 +266,12 @@ struct BoundedChannelStateMachine<Element, Receiver: ChannelWaiterToken, Sender:
             return search == .claimed
         }
         if search == .selfEnded { return .decided }
-        if let element = elements.popFirst() {
-            guard let sender else {
-                return waiter.beginClaim() ? .element(element, resumeSender: nil) : .decided
-            }
-            elements.append(sender.element)
-            return .element(element, resumeSender: sender.token)
+        if !elements.isEmpty {
+            // Claimed before the pop: a select that ended must not take the element.
+            if sender == nil, !waiter.beginClaim() { return .decided }
+            let element = elements.popFirst().unsafelyUnwrapped
+            if let sender { elements.append(sender.element) }
+            return .element(element, resumeSender: sender?.token)
         }
         if let sender { return .element(sender.element, resumeSender: sender.token) }
         if isClosed { return waiter.beginClaim() ? .closed : .decided }
