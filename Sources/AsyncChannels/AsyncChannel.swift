@@ -138,6 +138,25 @@ public final class AsyncChannel<Element: Sendable>: Sendable {
         storage.tryReceive()
     }
 
+    /// Removes and returns the oldest element if there is one, without waiting, and says
+    /// whether an empty channel is still open.
+    ///
+    /// ``tryReceive()`` returns nil both when the channel is empty and when it is closed and
+    /// drained; this tells the two apart in one step, so a polling consumer knows when to
+    /// stop without a second, racing look at ``isClosed``. Callable from any thread or task;
+    /// never blocks or suspends, takes no lock, and task cancellation does not affect it.
+    /// - Returns: ``TryReceiveResult/element(_:)`` with the element,
+    ///   ``TryReceiveResult/empty`` when nothing is queued and the channel is open, or
+    ///   ``TryReceiveResult/closed`` when it is closed and drained.
+    @inlinable
+    public func tryReceiveResult() -> TryReceiveResult<Element> {
+        switch storage.queue.pop() {
+        case .element(let element): .element(element)
+        case .empty: .empty
+        case .closed: .closed
+        }
+    }
+
     /// Removes and returns the oldest element, blocking the calling thread while the channel
     /// is empty.
     ///

@@ -111,6 +111,26 @@ public final class BoundedAsyncChannel<Element: Sendable>: Sendable {
         try await storage.receive()
     }
 
+    /// Removes and returns the oldest element if there is one, without waiting, and says
+    /// whether an empty channel is still open; makes room for one waiting sender (at
+    /// capacity 0, takes a waiting sender's element).
+    ///
+    /// ``tryReceive()`` returns nil both when the channel is empty and when it is closed and
+    /// drained; this tells the two apart in one step, without a second, racing look at
+    /// ``isClosed``. Callable from any thread or task; never blocks or suspends, and task
+    /// cancellation does not affect it.
+    /// - Returns: ``TryReceiveResult/element(_:)`` with the element,
+    ///   ``TryReceiveResult/empty`` when nothing is queued and the channel is open, or
+    ///   ``TryReceiveResult/closed`` when it is closed and drained.
+    @inlinable
+    public func tryReceiveResult() -> TryReceiveResult<Element> {
+        switch storage.pollSelectReceive() {
+        case .some(.some(let element)): .element(element)
+        case .some(.none): .closed
+        case .none: .empty
+        }
+    }
+
     /// Removes and returns the oldest element if there is one, without waiting; makes room
     /// for one waiting sender.
     ///

@@ -320,3 +320,32 @@ struct SelectTests {
         #expect(ready == .first(1), "a ready case completes on a loop thread too")
     }
 }
+
+/// The try-receive that tells an empty channel from a closed and drained one.
+@Suite struct TryReceiveResultTests {
+    @Test func emptyAndClosedAreToldApart() throws {
+        let unbounded = AsyncChannel<Int>()
+        #expect(unbounded.tryReceiveResult() == .empty)
+        try unbounded.send(1)
+        unbounded.close()
+        #expect(unbounded.tryReceiveResult() == .element(1), "queued elements outlive the close")
+        #expect(unbounded.tryReceiveResult() == .closed)
+        #expect(unbounded.tryReceiveResult().element == nil)
+
+        let bounded = try BoundedAsyncChannel<Int>(capacity: 1)
+        #expect(bounded.tryReceiveResult() == .empty)
+        try bounded.trySend(2)
+        bounded.close()
+        #expect(bounded.tryReceiveResult() == .element(2))
+        #expect(bounded.tryReceiveResult() == .closed)
+    }
+
+    @Test func aRendezvousHandsOverAWaitingSendersElement() async throws {
+        let channel = try BoundedAsyncChannel<Int>(capacity: 0)
+        #expect(channel.tryReceiveResult() == .empty)
+        let sender = Task { try await channel.send(3) }
+        await waitUntil("the sender to wait") { channel.waitingSenders == 1 }
+        #expect(channel.tryReceiveResult() == .element(3))
+        try await sender.value
+    }
+}
