@@ -6,8 +6,14 @@ import Testing
 /// A plain waiter's token: always claimable, never a select; written as an integer.
 struct Token: ChannelWaiterToken, Hashable, ExpressibleByIntegerLiteral, CustomStringConvertible {
     let value: Int
+    /// False for an entry of a select that has ended: the machine must skip it.
+    var live = true
     init(integerLiteral value: Int) { self.value = value }
-    func claimForCompletion() -> Bool { true }
+    init(_ value: Int, live: Bool) {
+        self.value = value
+        self.live = live
+    }
+    func claimForCompletion() -> Bool { live }
     var selectWaiter: _SelectWaiter? { nil }
     var description: String { "\(value)" }
 }
@@ -126,6 +132,63 @@ struct Token: ChannelWaiterToken, Hashable, ExpressibleByIntegerLiteral, CustomS
         #expect(action.senders.map(\.element) == ["z"])
         guard case .element("in", nil) = machine.receive(), case .closed = machine.receive() else {
             Issue.record("queued element lost on close")
+            return
+        }
+    }
+
+    @Test func capacityZeroIsARendezvous() {
+        var machine = Machine(capacity: 0)
+        defer { machine.releaseStorage() }
+        guard case .full("a") = machine.send("a") else {
+            Issue.record("a send with no receiver must not go in")
+            return
+        }
+        guard case .suspended = machine.sendOrSuspend("b", id: 1, token: 1) else {
+            Issue.record("the sender waits for a receiver")
+            return
+        }
+        #expect(machine.count == 0, "a rendezvous queues nothing")
+        guard case .element("b", let sender) = machine.receive() else {
+            Issue.record("a receive takes the waiting sender's element")
+            return
+        }
+        #expect(sender == 1)
+        guard case .suspended = machine.receiveOrSuspend(id: 2, token: 2) else {
+            Issue.record("with no sender, the receiver waits")
+            return
+        }
+        guard case .handOff("c", let receiver) = machine.send("c") else {
+            Issue.record("a send hands over to the waiting receiver")
+            return
+        }
+        #expect(receiver == 2)
+    }
+
+    @Test func entriesOfEndedSelectsAreSkippedAndDropped() {
+        var machine = Machine(capacity: 1)
+        defer { machine.releaseStorage() }
+        _ = machine.receiveOrSuspend(id: 1, token: Token(1, live: false))
+        _ = machine.receiveOrSuspend(id: 2, token: 2)
+        guard case .handOff("a", let receiver) = machine.send("a") else {
+            Issue.record("the live receiver gets the element")
+            return
+        }
+        #expect(receiver == 2)
+        let receiversLeft = machine.receivers.count
+        #expect(receiversLeft == 0, "the dead entry before it was dropped")
+        guard case .enqueued = machine.send("b") else {
+            Issue.record("room for one")
+            return
+        }
+        _ = machine.sendOrSuspend("dead", id: 3, token: Token(3, live: false))
+        _ = machine.sendOrSuspend("live", id: 4, token: 4)
+        guard case .element("b", let sender) = machine.receive() else {
+            Issue.record("the queued element comes first")
+            return
+        }
+        #expect(sender == 4, "the live sender's element took the freed slot")
+        guard case .element("live", nil) = machine.receive() else {
+            Issue.record("the dead sender's element was never queued")
             return
         }
     }
