@@ -24,3 +24,20 @@ import Testing
     #expect(sum == 499_500)
     loop.shutdown()
 }
+
+/// The README's select example, verbatim apart from the assertions. Keep both in step.
+@Test(.stressTimeLimit) func readmeSelectExample() async throws {
+    let jobs = AsyncChannel<Int>()
+    let shutdown = try ThreadSignal()
+    try jobs.send(7)
+
+    let next: Int? = try await select(
+        jobs.onReceive { job in job },  // nil once jobs is closed and drained
+        shutdown.onFire { _ in nil },
+        SelectTimeout(.milliseconds(100)) { nil }
+    )
+    // next == 7: the element was ready, so nothing waited and no timer was armed.
+    #expect(next == 7)
+    shutdown.fire()
+    #expect(shutdown.waitSync(timeout: .zero), "the signal kept its own state")
+}
