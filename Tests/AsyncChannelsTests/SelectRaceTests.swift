@@ -40,8 +40,11 @@ struct SelectRaceTests {
                 let outcome: Bool? =
                     switch target {
                     case 0: (try? unbounded.send(id)) != nil
-                    case 1: try await select(bounded.onSend(id) { Optional($0) }, SelectTimeout(.microseconds(200)) { nil })
-                    default: try await select(rendezvous.onSend(id) { Optional($0) }, SelectTimeout(.microseconds(200)) { nil })
+                    case 1:
+                        try await select(bounded.onSend(id) { Optional($0) }, SelectTimeout(.microseconds(200)) { nil })
+                    default:
+                        try await select(
+                            rendezvous.onSend(id) { Optional($0) }, SelectTimeout(.microseconds(200)) { nil })
                     }
                 if let outcome { return outcome }
             }
@@ -57,7 +60,7 @@ struct SelectRaceTests {
                     default: try rendezvous.sendSync(id, timeout: .microseconds(200))
                     }
                     return true
-                } catch where error.reason == .timedOut {
+                } catch  where error.reason == .timedOut {
                     continue
                 } catch {
                     return false
@@ -188,7 +191,8 @@ struct SelectRaceTests {
         let missing = seen.indices.filter { seen[$0] == 0 }
         let duplicated = seen.indices.filter { seen[$0] > 1 }
         #expect(missing.isEmpty, "\(missing.count) elements lost, e.g. \(missing.prefix(5)); \(replayHint(seed))")
-        #expect(duplicated.isEmpty, "\(duplicated.count) elements twice, e.g. \(duplicated.prefix(5)); \(replayHint(seed))")
+        #expect(
+            duplicated.isEmpty, "\(duplicated.count) elements twice, e.g. \(duplicated.prefix(5)); \(replayHint(seed))")
         #expect(remaining.isEmpty, "consumers ran until every channel was closed and drained")
         // The run exercised what it is about: deliveries and failed sends after the close.
         #expect(!received.all.isEmpty && !handedBack.all.isEmpty)
@@ -247,7 +251,11 @@ struct SelectRaceTests {
             let sent = Counter()
             let sender = PlainThread {
                 // At capacity 0 a trySend goes through only to a waiting receiver.
-                if toBounded { if (try? b.trySend(round)) != nil { sent.store(1) } } else { try? a.send(round); sent.store(1) }
+                if toBounded {
+                    if (try? b.trySend(round)) != nil { sent.store(1) }
+                } else {
+                    try? a.send(round); sent.store(1)
+                }
                 if closes {
                     a.close()
                     b.close()

@@ -97,7 +97,9 @@ struct SelectTests {
             try b.send(i)
         }
         for i in 0..<100 {
-            #expect(try await select(biased: true, a.onReceive { Chosen.first($0) }, b.onReceive { .second($0) }) == .first(i))
+            #expect(
+                try await select(biased: true, a.onReceive { Chosen.first($0) }, b.onReceive { .second($0) })
+                    == .first(i))
         }
         #expect(b.count == 100)
     }
@@ -160,7 +162,9 @@ struct SelectTests {
         #expect(byDeadline == .timedOut)
         // A zero timeout only looks.
         #expect(try await select(a.onReceive { Chosen.first($0) }, SelectTimeout(.zero) { .timedOut }) == .timedOut)
-        #expect(try selectSync(a.onReceive { Chosen.first($0) }, SelectTimeout(.milliseconds(5)) { .timedOut }) == .timedOut)
+        #expect(
+            try selectSync(a.onReceive { Chosen.first($0) }, SelectTimeout(.milliseconds(5)) { .timedOut }) == .timedOut
+        )
     }
 
     @Test func theEarliestTimeoutWins() async throws {
@@ -237,9 +241,13 @@ struct SelectTests {
         #expect(try await channel.receive() == 1)
         try await sender.value
         // A select on each side.
-        let selectingSender = Task { try await select(channel.onSend(2) { Chosen.sent($0) }, SelectTimeout(.seconds(3600)) { .timedOut }) }
+        let selectingSender = Task {
+            try await select(channel.onSend(2) { Chosen.sent($0) }, SelectTimeout(.seconds(3600)) { .timedOut })
+        }
         await waitUntil("the select to wait") { channel.waitingSenders == 1 }
-        #expect(try await select(channel.onReceive { Chosen.first($0) }, SelectTimeout(.seconds(3600)) { .timedOut }) == .first(2))
+        #expect(
+            try await select(channel.onReceive { Chosen.first($0) }, SelectTimeout(.seconds(3600)) { .timedOut })
+                == .first(2))
         #expect(try await selectingSender.value == .sent(true))
         #expect(throws: (any Error).self) { _ = try BoundedAsyncChannel<Int>(capacity: -1) }
     }
@@ -255,7 +263,8 @@ struct SelectTests {
                 group.addTask {
                     for _ in 0..<rounds {
                         results.append(
-                            try await select(channel.onSend(party) { Chosen.sent($0) }, channel.onReceive { .first($0) })
+                            try await select(
+                                channel.onSend(party) { Chosen.sent($0) }, channel.onReceive { .first($0) })
                         )
                     }
                 }

@@ -319,7 +319,8 @@ struct BoundedChannelStateMachine<Element, Receiver: ChannelWaiterToken, Sender:
     /// Removes every waiting receiver and sender for which `belongs` holds: a select that
     /// ended takes its entries out.
     @inlinable
-    mutating func removeEntries(receivers receiverBelongs: (Receiver) -> Bool, senders senderBelongs: (Sender) -> Bool) {
+    mutating func removeEntries(receivers receiverBelongs: (Receiver) -> Bool, senders senderBelongs: (Sender) -> Bool)
+    {
         while receivers.removeFirst(where: { receiverBelongs($0.token) }) != nil {}
         while senders.removeFirst(where: { senderBelongs($0.token) }) != nil {}
     }

@@ -190,7 +190,8 @@ public func selectSync<A: SelectCase, B: SelectCase, C: SelectCase, D: SelectCas
 public nonisolated(nonsending) func select<A: SelectCase, B: SelectCase, C: SelectCase, D: SelectCase, E: SelectCase>(
     biased: Bool = false,
     _ a: A, _ b: B, _ c: C, _ d: D, _ e: E
-) async throws -> A.Result where B.Result == A.Result, C.Result == A.Result, D.Result == A.Result, E.Result == A.Result {
+) async throws -> A.Result
+where B.Result == A.Result, C.Result == A.Result, D.Result == A.Result, E.Result == A.Result {
     try await selectCases(biased: biased, count: 5) { index, visit in
         switch index {
         case 0: try visit.visit(a)
@@ -221,10 +222,13 @@ public func selectSync<A: SelectCase, B: SelectCase, C: SelectCase, D: SelectCas
 
 /// ``select(biased:_:_:)`` with 6 cases: the same semantics, throws and threads.
 @inlinable
-public nonisolated(nonsending) func select<A: SelectCase, B: SelectCase, C: SelectCase, D: SelectCase, E: SelectCase, F: SelectCase>(
+public nonisolated(nonsending) func select<
+    A: SelectCase, B: SelectCase, C: SelectCase, D: SelectCase, E: SelectCase, F: SelectCase
+>(
     biased: Bool = false,
     _ a: A, _ b: B, _ c: C, _ d: D, _ e: E, _ f: F
-) async throws -> A.Result where B.Result == A.Result, C.Result == A.Result, D.Result == A.Result, E.Result == A.Result, F.Result == A.Result {
+) async throws -> A.Result
+where B.Result == A.Result, C.Result == A.Result, D.Result == A.Result, E.Result == A.Result, F.Result == A.Result {
     try await selectCases(biased: biased, count: 6) { index, visit in
         switch index {
         case 0: try visit.visit(a)
@@ -242,7 +246,8 @@ public nonisolated(nonsending) func select<A: SelectCase, B: SelectCase, C: Sele
 public func selectSync<A: SelectCase, B: SelectCase, C: SelectCase, D: SelectCase, E: SelectCase, F: SelectCase>(
     biased: Bool = false,
     _ a: A, _ b: B, _ c: C, _ d: D, _ e: E, _ f: F
-) throws -> A.Result where B.Result == A.Result, C.Result == A.Result, D.Result == A.Result, E.Result == A.Result, F.Result == A.Result {
+) throws -> A.Result
+where B.Result == A.Result, C.Result == A.Result, D.Result == A.Result, E.Result == A.Result, F.Result == A.Result {
     try selectCasesSync(biased: biased, count: 6) { index, visit in
         switch index {
         case 0: try visit.visit(a)
@@ -257,10 +262,16 @@ public func selectSync<A: SelectCase, B: SelectCase, C: SelectCase, D: SelectCas
 
 /// ``select(biased:_:_:)`` with 7 cases: the same semantics, throws and threads.
 @inlinable
-public nonisolated(nonsending) func select<A: SelectCase, B: SelectCase, C: SelectCase, D: SelectCase, E: SelectCase, F: SelectCase, G: SelectCase>(
+public nonisolated(nonsending) func select<
+    A: SelectCase, B: SelectCase, C: SelectCase, D: SelectCase, E: SelectCase, F: SelectCase, G: SelectCase
+>(
     biased: Bool = false,
     _ a: A, _ b: B, _ c: C, _ d: D, _ e: E, _ f: F, _ g: G
-) async throws -> A.Result where B.Result == A.Result, C.Result == A.Result, D.Result == A.Result, E.Result == A.Result, F.Result == A.Result, G.Result == A.Result {
+) async throws -> A.Result
+where
+    B.Result == A.Result, C.Result == A.Result, D.Result == A.Result, E.Result == A.Result, F.Result == A.Result,
+    G.Result == A.Result
+{
     try await selectCases(biased: biased, count: 7) { index, visit in
         switch index {
         case 0: try visit.visit(a)
@@ -276,10 +287,16 @@ public nonisolated(nonsending) func select<A: SelectCase, B: SelectCase, C: Sele
 
 /// ``selectSync(biased:_:_:)`` with 7 cases: the same semantics, throws and threads.
 @inlinable
-public func selectSync<A: SelectCase, B: SelectCase, C: SelectCase, D: SelectCase, E: SelectCase, F: SelectCase, G: SelectCase>(
+public func selectSync<
+    A: SelectCase, B: SelectCase, C: SelectCase, D: SelectCase, E: SelectCase, F: SelectCase, G: SelectCase
+>(
     biased: Bool = false,
     _ a: A, _ b: B, _ c: C, _ d: D, _ e: E, _ f: F, _ g: G
-) throws -> A.Result where B.Result == A.Result, C.Result == A.Result, D.Result == A.Result, E.Result == A.Result, F.Result == A.Result, G.Result == A.Result {
+) throws -> A.Result
+where
+    B.Result == A.Result, C.Result == A.Result, D.Result == A.Result, E.Result == A.Result, F.Result == A.Result,
+    G.Result == A.Result
+{
     try selectCasesSync(biased: biased, count: 7) { index, visit in
         switch index {
         case 0: try visit.visit(a)
@@ -295,10 +312,17 @@ public func selectSync<A: SelectCase, B: SelectCase, C: SelectCase, D: SelectCas
 
 /// ``select(biased:_:_:)`` with 8 cases: the same semantics, throws and threads.
 @inlinable
-public nonisolated(nonsending) func select<A: SelectCase, B: SelectCase, C: SelectCase, D: SelectCase, E: SelectCase, F: SelectCase, G: SelectCase, H: SelectCase>(
+public nonisolated(nonsending) func select<
+    A: SelectCase, B: SelectCase, C: SelectCase, D: SelectCase, E: SelectCase, F: SelectCase, G: SelectCase,
+    H: SelectCase
+>(
     biased: Bool = false,
     _ a: A, _ b: B, _ c: C, _ d: D, _ e: E, _ f: F, _ g: G, _ h: H
-) async throws -> A.Result where B.Result == A.Result, C.Result == A.Result, D.Result == A.Result, E.Result == A.Result, F.Result == A.Result, G.Result == A.Result, H.Result == A.Result {
+) async throws -> A.Result
+where
+    B.Result == A.Result, C.Result == A.Result, D.Result == A.Result, E.Result == A.Result, F.Result == A.Result,
+    G.Result == A.Result, H.Result == A.Result
+{
     try await selectCases(biased: biased, count: 8) { index, visit in
         switch index {
         case 0: try visit.visit(a)
@@ -315,10 +339,17 @@ public nonisolated(nonsending) func select<A: SelectCase, B: SelectCase, C: Sele
 
 /// ``selectSync(biased:_:_:)`` with 8 cases: the same semantics, throws and threads.
 @inlinable
-public func selectSync<A: SelectCase, B: SelectCase, C: SelectCase, D: SelectCase, E: SelectCase, F: SelectCase, G: SelectCase, H: SelectCase>(
+public func selectSync<
+    A: SelectCase, B: SelectCase, C: SelectCase, D: SelectCase, E: SelectCase, F: SelectCase, G: SelectCase,
+    H: SelectCase
+>(
     biased: Bool = false,
     _ a: A, _ b: B, _ c: C, _ d: D, _ e: E, _ f: F, _ g: G, _ h: H
-) throws -> A.Result where B.Result == A.Result, C.Result == A.Result, D.Result == A.Result, E.Result == A.Result, F.Result == A.Result, G.Result == A.Result, H.Result == A.Result {
+) throws -> A.Result
+where
+    B.Result == A.Result, C.Result == A.Result, D.Result == A.Result, E.Result == A.Result, F.Result == A.Result,
+    G.Result == A.Result, H.Result == A.Result
+{
     try selectCasesSync(biased: biased, count: 8) { index, visit in
         switch index {
         case 0: try visit.visit(a)
