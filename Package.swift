@@ -32,7 +32,9 @@ let package = Package(
         // The channels use the loop for three things: no spin on a busy loop thread, no
         // blocking call that parks a thread running a loop, and the timers of timed waits.
         .target(name: "AsyncChannels", dependencies: ["LoopUtilities", "EventLoop"], swiftSettings: swiftSettings),
-        .target(name: "Hatch", dependencies: ["LoopUtilities"], swiftSettings: swiftSettings),
+        // The hatch module reaches the loop only for the select machinery (its receivers are
+        // select cases).
+        .target(name: "Hatch", dependencies: ["LoopUtilities", "EventLoop"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "loop-demo",
             dependencies: ["EventLoop", "AsyncChannels", "Hatch", "ExampleSupport"],
@@ -100,7 +102,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HatchTests",
-            dependencies: ["Hatch", "EventLoop", "LoopUtilities", "LoopTestSupport"],
+            dependencies: ["Hatch", "AsyncChannels", "EventLoop", "LoopUtilities", "LoopTestSupport"],
             swiftSettings: swiftSettings
         ),
     ],

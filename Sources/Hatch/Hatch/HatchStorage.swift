@@ -1,3 +1,4 @@
+public import EventLoop
 public import LoopUtilities
 public import Synchronization
 
@@ -38,6 +39,10 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
     /// The suspended `send` or `waitForReceiver()`, resumed to re-check.
     /// Protected by the lock bit of `state`.
     @usableFromInline @exclusivity(unchecked) var senderWaiter: UnsafeContinuation<Void, Never>?
+    /// A select waiting for this receiver's value: told (claimed and woken) when a value is
+    /// stored or a side closes, and then takes the value itself, as the hatch's one
+    /// consumer. Protected by the lock bit of `state`.
+    @usableFromInline @exclusivity(unchecked) var receiverSelect: (waiter: _SelectWaiter, index: Int)?
 
     /// Inlinable so that it is specialized at the call site: unspecialized, initializing
     /// the generic stored properties looks their metadata up on every call.
@@ -48,11 +53,15 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
         receiverWaiter = nil
         receiverWaiterCloses = false
         senderWaiter = nil
+        receiverSelect = nil
     }
 
     deinit {
         // Both endpoints are gone; a closing side always empties the waiter slots.
-        assert(receiverWaiter == nil && senderWaiter == nil, "HatchStorage released with a suspended waiter")
+        assert(
+            receiverWaiter == nil && senderWaiter == nil && receiverSelect == nil,
+            "HatchStorage released with a suspended waiter"
+        )
     }
 
     // MARK: Lock
@@ -155,6 +164,7 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
             // .store finds the slot empty (nil comes back); .replace hands back the old value.
             let old = self.value
             self.value = value
+            let select = takeReceiverSelect()
             if closes {
                 let sender = takeSenderWaiter()
                 unlock(s.closing(.sender))
@@ -162,6 +172,7 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
             } else {
                 unlock(s)
             }
+            if let select { Self.notify(select) }
             return old
         }
     }
@@ -178,6 +189,23 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
         case cancelled
     }
 
+    /// Takes the waiting select's registration, under the lock.
+    @inlinable
+    @inline(__always)
+    func takeReceiverSelect() -> (waiter: _SelectWaiter, index: Int)? {
+        guard let select = receiverSelect else { return nil }
+        receiverSelect = nil
+        return select
+    }
+
+    /// Tells a waiting select that its hatch case is ready (a value, or a closed side): it
+    /// wins if it has not ended another way, and then takes the value itself. Outside the
+    /// lock.
+    @usableFromInline
+    static func notify(_ select: (waiter: _SelectWaiter, index: Int)) {
+        if select.waiter.claim(case: select.index, payload: nil) { select.waiter.wake() }
+    }
+
     @inlinable
     @inline(__always)
     func takeSenderWaiter() -> UnsafeContinuation<Void, Never>? {
@@ -185,6 +213,10 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
         senderWaiter = nil
         return waiter
     }
+
+    /// Whether a receive or a select waits for a value, for a lazy sender (under the lock).
+    @inlinable
+    var receiverIsWaiting: Bool { receiverWaiter != nil || receiverSelect != nil }
 
     /// What a suspended sender waits for.
     @usableFromInline
@@ -200,7 +232,7 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
     @usableFromInline
     func lazySendAction(epoch: UInt64) -> HatchState.LazySendAction {
         let s = lock()
-        let action = s.lazySendAction(epoch: epoch, slotFull: value != nil, receiverWaiting: receiverWaiter != nil)
+        let action = s.lazySendAction(epoch: epoch, slotFull: value != nil, receiverWaiting: receiverIsWaiting)
         unlock(s)
         return action
     }
@@ -224,7 +256,7 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
                         ) == .full
                 case .receiver:
                     mustWait =
-                        s.lazySendAction(epoch: epoch, slotFull: value != nil, receiverWaiting: receiverWaiter != nil)
+                        s.lazySendAction(epoch: epoch, slotFull: value != nil, receiverWaiting: receiverIsWaiting)
                         == .wait
                 }
                 // Checked under the lock after the cancellation handler may have run: a
@@ -312,7 +344,7 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
                         continuation.resume(returning: .cancelled)
                         return
                     }
-                    if receiverWaiter != nil {
+                    if receiverIsWaiting {
                         unlock(s)
                         fatalError(
                             "HatchReceiver: two tasks are suspended in receive() on the same hatch at once; "
@@ -368,10 +400,12 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
         let receiver = receiverWaiter
         receiverWaiter = nil
         let sender = takeSenderWaiter()
+        let select = takeReceiverSelect()
         let dropped = side == .receiver ? value.take() : nil
         unlock(s.closing(side))
         receiver?.resume(returning: .recheck)
         sender?.resume()
+        if let select { Self.notify(select) }
         _ = dropped  // released here, outside the lock
     }
 
@@ -394,5 +428,48 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
             unlock(next)
             return next.epoch(side.peer)
         }
+    }
+}
+
+// MARK: Selects
+
+extension HatchStorage {
+    /// A select's hatch case registers: when the hatch is ready for this receiver (a value,
+    /// or closed) the select is claimed now; else it is recorded, and a lazy sender waiting
+    /// for a receiver is woken. A second registration of the same select (the hatch twice in
+    /// one select) keeps the first.
+    @usableFromInline
+    func registerSelect(_ waiter: _SelectWaiter, case index: Int, epoch: UInt64) {
+        let s = lock()
+        switch s.receiveAction(epoch: epoch, slotFull: value != nil) {
+        case .closed, .take:
+            unlock(s)
+            Self.notify((waiter, index))
+        case .empty:
+            if let registered = receiverSelect, registered.waiter === waiter {
+                unlock(s)
+                return
+            }
+            if receiverIsWaiting {
+                unlock(s)
+                fatalError(
+                    "HatchReceiver: a select and another receive wait on the same hatch at once; "
+                        + "a hatch has a single consumer (serialize the calls or use one hatch per consumer)"
+                )
+            }
+            receiverSelect = (waiter, index)
+            // A lazy sender waits for exactly this.
+            let sender = takeSenderWaiter()
+            unlock(s)
+            sender?.resume()
+        }
+    }
+
+    /// Removes `waiter`'s registration, if it is still there.
+    @usableFromInline
+    func unregisterSelect(_ waiter: _SelectWaiter) {
+        let s = lock()
+        if let registered = receiverSelect, registered.waiter === waiter { receiverSelect = nil }
+        unlock(s)
     }
 }

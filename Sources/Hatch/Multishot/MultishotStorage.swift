@@ -1,3 +1,4 @@
+public import EventLoop
 public import LoopUtilities
 public import Synchronization
 
@@ -32,6 +33,15 @@ final class MultishotStorage<Value: Sendable>: @unchecked Sendable {
     /// that sets `waiting`; taken by the one party that owns it (see ``MultishotState``).
     /// Resumed with true by a cancellation, false by the sender (sent or released).
     @usableFromInline @exclusivity(unchecked) var waiter: UnsafeContinuation<Bool, Never>?
+    /// The other kind of waiter: a select whose case waits for this round. Written, published
+    /// and owned exactly like `waiter` (at most one of the two is set); its owner claims the
+    /// select instead of resuming a continuation, and the select then takes the value itself.
+    @usableFromInline @exclusivity(unchecked) var selectWaiter: (waiter: _SelectWaiter, index: Int)?
+    /// True from a select's registration until whoever owns `selectWaiter` has emptied it.
+    /// A select may end through another case while the sender owns the slot; before the
+    /// receiver's side registers again, its unregistration waits for this to clear, so the
+    /// slot is never written by the receiver while the sender still reads it.
+    @usableFromInline let selectSlotHeld = Atomic<Bool>(false)
     /// A sender that has sent, kept for reuse so that ``makeSender()`` need not allocate.
     /// Written by that sender before its releasing send RMW; read by the receiver only after
     /// an acquiring RMW or load that saw `open` clear (or by the sender itself once the
@@ -43,6 +53,7 @@ final class MultishotStorage<Value: Sendable>: @unchecked Sendable {
         state = Atomic(0)
         value = nil
         waiter = nil
+        selectWaiter = nil
         parked = nil
     }
 
@@ -280,9 +291,25 @@ final class MultishotStorage<Value: Sendable>: @unchecked Sendable {
     @inlinable
     @inline(__always)
     func resumeWaiter(cancelled: Bool) {
+        if selectWaiter != nil {
+            resumeSelectWaiter(cancelled: cancelled)
+            return
+        }
         let continuation = waiter.unsafelyUnwrapped
         waiter = nil
         continuation.resume(returning: cancelled)
+    }
+
+    /// ``resumeWaiter(cancelled:)`` for a select: the round ended (not `cancelled`), so the
+    /// select's case is ready; a select that ended another way is not claimed. Taking it back
+    /// (`cancelled`) only empties the slot.
+    @usableFromInline
+    func resumeSelectWaiter(cancelled: Bool) {
+        let select = selectWaiter.unsafelyUnwrapped
+        selectWaiter = nil
+        // Releasing: our last access to the slot comes before the receiver's next write.
+        selectSlotHeld.store(false, ordering: .releasing)
+        if !cancelled, select.waiter.claim(case: select.index, payload: nil) { select.waiter.wake() }
     }
 
     /// The receiver's release (sets `gone`): 1 RMW. Called once, from its deinit.
@@ -302,6 +329,54 @@ final class MultishotStorage<Value: Sendable>: @unchecked Sendable {
         if old.receiverOwnsSlots {
             // Breaks the parked sender → storage → parked cycle.
             parked = nil
+        }
+    }
+}
+
+// MARK: Selects
+
+extension MultishotStorage {
+    /// A select's case registers as the receiver's waiter, as ``waitForValue()`` registers a
+    /// continuation; when the round has already ended (a value, or no live sender), the
+    /// select is claimed at once. With `waiting` already set, the registration is this
+    /// select's own earlier one (the receiver twice in one select), which stands.
+    @usableFromInline
+    func registerSelect(_ select: _SelectWaiter, case index: Int) {
+        // Relaxed: `waiting` is set only by the receiver's side, which is this caller.
+        if state.load(ordering: .relaxed) & MultishotState.waitingBit != 0 { return }
+        // Relaxed: published with the slot by the releasing RMW below.
+        selectSlotHeld.store(true, ordering: .relaxed)
+        selectWaiter = (select, index)
+        // Releasing: publishes `selectWaiter` to whoever takes it; acquiring: if the sender
+        // finished first, its writes are visible.
+        let old = MultishotState(
+            bits: state.bitwiseOr(MultishotState.waitingBit, ordering: .acquiringAndReleasing).oldValue
+        )
+        if !old.isOpen {
+            // The round ended before we registered, and nobody saw `waiting`: the slot is
+            // still ours. Unregister and claim now. Relaxed: as in `waitForValue`.
+            selectWaiter = nil
+            selectSlotHeld.store(false, ordering: .relaxed)
+            state.bitwiseAnd(~MultishotState.waitingBit, ordering: .relaxed)
+            if select.claim(case: index, payload: nil) { select.wake() }
+        }
+    }
+
+    /// Takes the select's registration back, unless the sender already owns it (then the
+    /// sender's claim of the ended select fails, and `waiting` is cleared here).
+    @usableFromInline
+    func unregisterSelect() {
+        // As `cancelWaiter`.
+        let old = MultishotState(
+            bits: state.bitwiseAnd(~MultishotState.waitingBit, ordering: .acquiringAndReleasing).oldValue
+        )
+        if old.cancellationOwnsWaiter {
+            resumeWaiter(cancelled: true)
+        } else if old.isWaiting {
+            // The sender owns the slot: wait until it has emptied it (a few instructions).
+            var backoff = Backoff()
+            // Acquiring: pairs with the sender's releasing store.
+            while selectSlotHeld.load(ordering: .acquiring) { backoff.snooze() }
         }
     }
 }
