@@ -1,3 +1,5 @@
+public import LoopUtilities
+
 /// The entry a channel keeps for one waiting receiver: a suspended task or a blocked plain
 /// thread. Whoever removes it from the channel's queue, under the lock, resumes it once,
 /// after the lock is released.
