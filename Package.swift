@@ -32,7 +32,9 @@ let package = Package(
         // The channels use the loop for three things: no spin on a busy loop thread, no
         // blocking call that parks a thread running a loop, and the timers of timed waits.
         .target(name: "AsyncChannels", dependencies: ["LoopUtilities", "EventLoop"], swiftSettings: swiftSettings),
-        .target(name: "Hatch", dependencies: ["LoopUtilities"], swiftSettings: swiftSettings),
+        // The hatches use the loop for two things, on their blocking and timed waits only: no
+        // blocking call that parks a thread running a loop, and the timers of timed waits.
+        .target(name: "Hatch", dependencies: ["LoopUtilities", "EventLoop"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "loop-demo",
             dependencies: ["EventLoop", "AsyncChannels", "Hatch", "ExampleSupport"],

@@ -81,7 +81,7 @@ public final class HatchSender<Value: Sendable>: Sendable {
             } catch {
                 switch error {
                 case .full(let back): value = back
-                case .closed, .cancelled: throw error  // trySend throws only .full or .closed
+                case .closed, .cancelled, .timedOut, .wouldBlockLoop: throw error  // trySend throws only .full or .closed
                 }
             }
             if Task.isCancelled { throw .cancelled(value) }
