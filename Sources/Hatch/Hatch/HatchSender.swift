@@ -81,7 +81,8 @@ public final class HatchSender<Value: Sendable>: Sendable {
             } catch {
                 switch error {
                 case .full(let back): value = back
-                case .closed, .cancelled, .timedOut, .wouldBlockLoop: throw error  // trySend throws only .full or .closed
+                // trySend throws only .full or .closed.
+                case .closed, .cancelled, .timedOut, .wouldBlockLoop: throw error
                 }
             }
             if Task.isCancelled { throw .cancelled(value) }
