@@ -62,8 +62,10 @@ extension HatchSendError: Equatable where Value: Equatable {}
 /// gone after handing over every value it sent, or this receiver is closed or stale), by
 /// ``HatchSender/waitForReceiver()`` (no receive can come any more: either side is closed,
 /// or this sender is stale) and by ``MultishotReceiver/receive()`` (this round's sender was
-/// released without sending, or no sender was made). A cancelled wait throws
-/// `CancellationError` instead, never this error.
+/// released without sending, or no sender was made), and for the same reasons by the timed
+/// and blocking receives (`receive(timeout:)`, `receive(deadline:)`, `receiveSync()`,
+/// `receiveSync(timeout:)`). A cancelled wait throws `CancellationError` instead, never this
+/// error, and a timeout ``HatchWaitError/timedOut``.
 public struct HatchClosedError: Error, Hashable, Sendable, CustomStringConvertible {
     /// Whether this is the deprecated ``cancelled`` value (see ``isCancellation``).
     @usableFromInline let cancellation: Bool

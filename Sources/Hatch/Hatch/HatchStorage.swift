@@ -14,10 +14,11 @@ public import Synchronization
 /// Invariants, all protected by the lock bit:
 /// - `receiverWaiter != nil` implies `value == nil` (a receiver waits only on an empty slot,
 ///   and a sender that finds a waiter hands its value over instead of storing it);
-/// - a waiter slot holds the continuation of at most one suspended call, and each
-///   continuation leaves its slot exactly once, under the lock, before it is resumed;
+/// - a waiter slot holds the entry of at most one waiting call (a task's continuation or a
+///   blocked thread), and each entry leaves its slot exactly once, under the lock, before it
+///   is resumed;
 /// - when a side closes, both waiter slots are emptied and resumed, so no call stays
-///   suspended on a closed hatch.
+///   suspended or parked on a closed hatch.
 @usableFromInline
 final class HatchStorage<Value: Sendable>: @unchecked Sendable {
     // @unchecked Sendable: the mutable fields below are only touched while holding the lock
