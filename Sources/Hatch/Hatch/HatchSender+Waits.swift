@@ -2,7 +2,8 @@ public import LoopUtilities
 public import Synchronization
 
 // The sends with a timeout and the blocking sends. Each is an inlined fast path, one
-// `trySend` (no clock read, no timer), then an out-of-line wait for room.
+// `trySend` (no clock read, no timer), then an out-of-line wait for room. The async entry
+// points are always inlined, as the receiver's are (see `HatchReceiver+Waits.swift`).
 extension HatchSender {
     /// Sends, waiting while the slot holds an unreceived value, for at most `timeout`.
     ///
@@ -27,6 +28,7 @@ extension HatchSender {
     /// - Cancellation: as ``send(_:)``: the wait stops, nothing is sent, and the value comes
     ///   back in ``HatchSendError/cancelled(_:)``.
     @inlinable
+    @inline(__always)
     nonisolated(nonsending) public func send(_ value: Value, timeout: Duration) async throws {
         try await send(value, within: .timeout(timeout))
     }
@@ -40,6 +42,7 @@ extension HatchSender {
     ///   - deadline: when to stop waiting, on the continuous clock.
     /// - Throws: as ``send(_:timeout:)``.
     @inlinable
+    @inline(__always)
     nonisolated(nonsending) public func send(_ value: Value, deadline: ContinuousClock.Instant) async throws {
         try await send(value, within: .deadline(deadline))
     }
