@@ -32,8 +32,9 @@ let package = Package(
         // The channels use the loop for three things: no spin on a busy loop thread, no
         // blocking call that parks a thread running a loop, and the timers of timed waits.
         .target(name: "AsyncChannels", dependencies: ["LoopUtilities", "EventLoop"], swiftSettings: swiftSettings),
-        // The hatch module reaches the loop only for the select machinery (its receivers are
-        // select cases).
+        // The hatches use the loop for the select machinery (their receivers are select cases)
+        // and, on their blocking and timed waits only, for two things: no blocking call that
+        // parks a thread running a loop, and the timers of timed waits.
         .target(name: "Hatch", dependencies: ["LoopUtilities", "EventLoop"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "loop-demo",

@@ -1,3 +1,6 @@
+// LoopUtilities for `WaitLimit`, the timed waits' limit, named in inlinable bodies.
+public import LoopUtilities
+
 /// An unbounded multi-producer, multi-consumer FIFO channel between plain threads, tasks
 /// and event loops: the Swift counterpart of nim-async-channels.
 ///

@@ -1,3 +1,6 @@
+// LoopUtilities for `WaitLimit`, the timed waits' limit, named in inlinable bodies.
+public import LoopUtilities
+
 /// A multi-producer, multi-consumer FIFO channel that holds at most `capacity` elements:
 /// ``AsyncChannel`` with backpressure.
 ///

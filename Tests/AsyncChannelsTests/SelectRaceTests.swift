@@ -30,6 +30,9 @@ struct SelectRaceTests {
         let handedBack = Collector<Int>()
         let attempts = Counter()
         let cancelledSelects = Counter()
+        // Producers stop halfway until the channels are closed, so that the close falls in
+        // the middle of the run whatever the machine's speed.
+        let closed = Counter()
         let loop = try LoopThread(name: "select-race")
         defer { loop.shutdown() }
 
@@ -123,6 +126,7 @@ struct SelectRaceTests {
                         var random = SeededRandom(seed: threadSeed)
                         for sequence in 0..<perProducer {
                             let id = producer * perProducer + sequence
+                            if sequence == perProducer / 2 { spinUntil("the close") { closed.value == 1 } }
                             attempts.add()
                             if !sendFromThread(id, random.next() % 3) { handedBack.append(id) }
                         }
@@ -137,6 +141,7 @@ struct SelectRaceTests {
                     var random = SeededRandom(seed: taskSeed)
                     for sequence in 0..<perProducer {
                         let id = producer * perProducer + sequence
+                        if sequence == perProducer / 2 { await waitUntil("the close") { closed.value == 1 } }
                         attempts.add()
                         if try await !sendFromTask(id, random.next() % 3) { handedBack.append(id) }
                     }
@@ -167,7 +172,7 @@ struct SelectRaceTests {
             // Mid-run, the channels close, in an order the seed chooses.
             let closeOrder = [0, 1, 2].shuffled(using: &seeds)
             group.addTask {
-                await waitUntil("half the sends to start") { attempts.value >= total / 2 }
+                await waitUntil("half the sends to start") { attempts.value >= producers * (perProducer / 2) }
                 for channel in closeOrder {
                     switch channel {
                     case 0: unbounded.close()
@@ -175,6 +180,7 @@ struct SelectRaceTests {
                     default: rendezvous.close()
                     }
                 }
+                closed.store(1)
             }
             try await group.waitForAll()
             for thread in threads { await thread.join() }

@@ -32,6 +32,21 @@ struct DocumentationSnippetTests {
         #expect(try await receiver.receive() == 1)
     }
 
+    @Test func timeoutsAndBlockingCalls() async throws {
+        let (sender, receiver) = makeHatch(of: Int.self)
+        await #expect(throws: HatchWaitError.timedOut) { try await receiver.receive(timeout: .milliseconds(5)) }
+        try sender.trySend(1)  // the slot is full now
+        await #expect(throws: HatchSendError.timedOut(2)) { try await sender.send(2, timeout: .milliseconds(5)) }
+        #expect(try receiver.receiveSync(timeout: .zero) == 1)  // ready: taken at once
+
+        // A plain thread blocks in sendSync while the slot is full; the task receives.
+        Thread.detachNewThread {
+            for value in 2...3 { try? sender.sendSync(value) }
+        }
+        #expect(try await receiver.receive(timeout: .seconds(10)) == 2)
+        #expect(try await receiver.receive(timeout: .seconds(10)) == 3)
+    }
+
     @Test func lazySend() async throws {
         let (sender, receiver) = makeHatch(of: [Int].self)
         let consumer = Task { try await receiver.receive() }

@@ -1,4 +1,5 @@
 public import EventLoop
+public import LoopUtilities
 
 /// The entry a channel keeps for one waiting receiver: a suspended task, a blocked plain
 /// thread, or a select's receive case. Whoever removes it from the channel's queue, under

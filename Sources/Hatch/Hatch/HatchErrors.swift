@@ -14,11 +14,23 @@ public enum HatchSendError<Value: Sendable>: Error {
     /// The task of an `async` ``HatchSender/send(_:)`` was cancelled while the call waited
     /// for room: nothing was sent, and the hatch is unchanged and still open.
     case cancelled(Value)
+    /// A send with a timeout or a deadline (``HatchSender/send(_:timeout:)``,
+    /// ``HatchSender/send(_:deadline:)``, ``HatchSender/sendSync(_:timeout:)``) found the slot
+    /// still full when it expired: nothing was sent, and the hatch is unchanged and still open.
+    /// Neither a close nor a cancellation, which keep their own cases.
+    case timedOut(Value)
+    /// A blocking send (``HatchSender/sendSync(_:)``, ``HatchSender/sendSync(_:timeout:)``) was
+    /// called on a thread that runs a dispatcher's loop and would have had to wait for room:
+    /// blocking there would stall every task of that loop. Nothing was sent. Call the `async`
+    /// ``HatchSender/send(_:)`` from a task, or `sendSync` from a plain thread.
+    case wouldBlockLoop(Value)
 
     /// The value that was not sent.
     public var value: Value {
         switch self {
-        case .full(let value), .closed(let value), .cancelled(let value): value
+        case .full(let value), .closed(let value), .cancelled(let value), .timedOut(let value),
+            .wouldBlockLoop(let value):
+            value
         }
     }
 }
@@ -32,6 +44,11 @@ extension HatchSendError: CustomStringConvertible {
         case .closed: "HatchSendError.closed: the hatch is closed; recover() a new receiver to continue"
         case .cancelled:
             "HatchSendError.cancelled: the task was cancelled while send waited for room; the hatch is still open"
+        case .timedOut:
+            "HatchSendError.timedOut: the slot was still full at the timeout or deadline; the hatch is still open"
+        case .wouldBlockLoop:
+            "HatchSendError.wouldBlockLoop: sendSync would stall the event loop running on this thread; "
+                + "call send(_:) from a task, or sendSync from a plain thread"
         }
     }
 }
@@ -45,8 +62,10 @@ extension HatchSendError: Equatable where Value: Equatable {}
 /// gone after handing over every value it sent, or this receiver is closed or stale), by
 /// ``HatchSender/waitForReceiver()`` (no receive can come any more: either side is closed,
 /// or this sender is stale) and by ``MultishotReceiver/receive()`` (this round's sender was
-/// released without sending, or no sender was made). A cancelled wait throws
-/// `CancellationError` instead, never this error.
+/// released without sending, or no sender was made), and for the same reasons by the timed
+/// and blocking receives (`receive(timeout:)`, `receive(deadline:)`, `receiveSync()`,
+/// `receiveSync(timeout:)`). A cancelled wait throws `CancellationError` instead, never this
+/// error, and a timeout ``HatchWaitError/timedOut``.
 public struct HatchClosedError: Error, Hashable, Sendable, CustomStringConvertible {
     /// Whether this is the deprecated ``cancelled`` value (see ``isCancellation``).
     @usableFromInline let cancellation: Bool
@@ -73,6 +92,56 @@ public struct HatchClosedError: Error, Hashable, Sendable, CustomStringConvertib
         cancellation
             ? "HatchClosedError.cancelled: the waiting task was cancelled; the hatch is still open"
             : "HatchClosedError.closed: nothing more will be received; recover() a new endpoint or make a new sender"
+    }
+}
+
+/// Why a receive with a timeout or a blocking receive ended without a value, when the
+/// hatch or round was neither closed nor the task cancelled: the wait reached its limit
+/// (``timedOut``), or it would have parked a thread that runs a loop (``wouldBlockLoop``).
+///
+/// Thrown by ``HatchReceiver/receive(timeout:)``, ``HatchReceiver/receive(deadline:)``,
+/// ``HatchReceiver/receiveSync()``, ``HatchReceiver/receiveSync(timeout:)`` and the same four
+/// calls of ``MultishotReceiver``. A closed hatch or round throws ``HatchClosedError`` and a
+/// cancelled wait `CancellationError`, never this error. Sends, which must hand their value
+/// back, report the same two outcomes as ``HatchSendError/timedOut(_:)`` and
+/// ``HatchSendError/wouldBlockLoop(_:)``.
+///
+/// A struct with static members, so that reasons can be added later: compare with them
+/// (`error == .timedOut`), and give a `switch` over them a default.
+public struct HatchWaitError: Error, Hashable, Sendable, CustomStringConvertible {
+    @usableFromInline
+    enum Code: UInt8, Sendable {
+        case timedOut
+        case wouldBlockLoop
+    }
+
+    @usableFromInline
+    let code: Code
+
+    @inlinable
+    init(_ code: Code) { self.code = code }
+
+    /// The wait reached its timeout or deadline first. Nothing was received: a value that
+    /// arrives later stays in the hatch (or round) for the next receive, which may also be
+    /// made after this error.
+    public static let timedOut = HatchWaitError(.timedOut)
+
+    /// A blocking receive (`receiveSync()`, `receiveSync(timeout:)`) was made on a thread that
+    /// runs a dispatcher's loop, and would have had to wait: parking there would stall every
+    /// task of the loop, often forever (the value would come from one of them). Nothing was
+    /// received. Call `receive()` from a task, or make the blocking call from a plain thread.
+    public static let wouldBlockLoop = HatchWaitError(.wouldBlockLoop)
+
+    /// What went wrong and what to do about it, naming the value.
+    public var description: String {
+        switch code {
+        case .timedOut:
+            "HatchWaitError.timedOut: nothing arrived before the timeout or deadline; a later value stays for the "
+                + "next receive"
+        case .wouldBlockLoop:
+            "HatchWaitError.wouldBlockLoop: a blocking receive would stall the event loop running on this thread; "
+                + "call receive() from a task, or receiveSync from a plain thread"
+        }
     }
 }
 

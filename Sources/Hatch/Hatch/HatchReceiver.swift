@@ -3,10 +3,11 @@ public import Synchronization
 
 /// The receiving end of a hatch (see ``makeHatch(of:)``).
 ///
-/// A copyable reference: share it freely, but a hatch has one consumer, so at most one task
-/// may be suspended in ``receive()`` at a time (two at once is a programming error that
-/// stops the process with a message). ``tryReceive()`` is allowed from any thread at any
-/// time. Releasing the last reference closes the receiver side, as ``close()`` does.
+/// A copyable reference: share it freely, but a hatch has one consumer, so at most one call
+/// may wait at a time: a task in ``receive()`` or ``receive(timeout:)``, or a thread in
+/// ``receiveSync()`` (two at once is a programming error that stops the process with a
+/// message). ``tryReceive()`` is allowed from any thread at any time. Releasing the last
+/// reference closes the receiver side, as ``close()`` does.
 ///
 /// Costs: every operation is one atomic read-modify-write (taking the hatch's spin lock) and
 /// one releasing store (dropping it).

@@ -3,9 +3,10 @@ public import Synchronization
 
 /// The sending end of a hatch (see ``makeHatch(of:)``).
 ///
-/// A copyable reference: share it freely, but a hatch has one producer, so at most one task
-/// may be suspended in ``send(_:)`` or ``waitForReceiver()`` at a time (two at once is a
-/// programming error that stops the process with a message). Non-suspending calls are
+/// A copyable reference: share it freely, but a hatch has one producer, so at most one call
+/// may wait at a time: a task in ``send(_:)``, ``send(_:timeout:)`` or ``waitForReceiver()``,
+/// or a thread in ``sendSync(_:)`` (two at once is a programming error that stops the
+/// process with a message). Non-suspending calls are
 /// allowed from any thread at any time. Releasing the last reference closes the sender side,
 /// as ``close()`` does; a value already sent still reaches the receiver.
 ///
@@ -81,7 +82,8 @@ public final class HatchSender<Value: Sendable>: Sendable {
             } catch {
                 switch error {
                 case .full(let back): value = back
-                case .closed, .cancelled: throw error  // trySend throws only .full or .closed
+                // trySend throws only .full or .closed.
+                case .closed, .cancelled, .timedOut, .wouldBlockLoop: throw error
                 }
             }
             if Task.isCancelled { throw .cancelled(value) }

@@ -62,6 +62,13 @@ struct HatchState: Hashable, Sendable, CustomStringConvertible {
         isOpen(.receiver, epoch: epoch) && !isClosed(.sender) && !hasValue
     }
 
+    /// Whether a send at `epoch` would find the slot full: the sender is open, the receiver
+    /// is open and the slot held a value at the last unlock. Without the lock, a hint: a
+    /// blocking send spins while it holds, and then decides under the lock.
+    @inlinable func looksFull(epoch: UInt64) -> Bool {
+        isOpen(.sender, epoch: epoch) && !isClosed(.receiver) && hasValue
+    }
+
     @inlinable func closedBit(_ side: Side) -> UInt64 {
         side == .sender ? Self.senderClosedBit : Self.receiverClosedBit
     }

@@ -15,10 +15,11 @@ public import Synchronization
 /// Invariants, all protected by the lock bit:
 /// - `receiverWaiter != nil` implies `value == nil` (a receiver waits only on an empty slot,
 ///   and a sender that finds a waiter hands its value over instead of storing it);
-/// - a waiter slot holds the continuation of at most one suspended call, and each
-///   continuation leaves its slot exactly once, under the lock, before it is resumed;
+/// - a waiter slot holds the entry of at most one waiting call (a task's continuation or a
+///   blocked thread), and each entry leaves its slot exactly once, under the lock, before it
+///   is resumed;
 /// - when a side closes, both waiter slots are emptied and resumed, so no call stays
-///   suspended on a closed hatch.
+///   suspended or parked on a closed hatch.
 @usableFromInline
 final class HatchStorage<Value: Sendable>: @unchecked Sendable {
     // @unchecked Sendable: the mutable fields below are only touched while holding the lock
@@ -30,15 +31,16 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
 
     /// The value in the hatch. Protected by the lock bit of `state`.
     @usableFromInline @exclusivity(unchecked) var value: Value?
-    /// The suspended `receive()`, resumed with the value (hand-off), to re-check (a side
-    /// closed) or as cancelled. Protected by the lock bit of `state`.
-    @usableFromInline @exclusivity(unchecked) var receiverWaiter: UnsafeContinuation<ReceiverWake, Never>?
+    /// The waiting receive (a suspended task or a blocked thread), resumed with the value
+    /// (hand-off), to re-check (a side closed, or its timer fired) or as cancelled.
+    /// Protected by the lock bit of `state`.
+    @usableFromInline @exclusivity(unchecked) var receiverWaiter: ReceiverWaiter?
     /// Whether the suspended receive closes the receiver when it gets its value: the sender
     /// applies it at hand-off. Protected by the lock bit of `state`.
     @usableFromInline @exclusivity(unchecked) var receiverWaiterCloses: Bool
-    /// The suspended `send` or `waitForReceiver()`, resumed to re-check.
-    /// Protected by the lock bit of `state`.
-    @usableFromInline @exclusivity(unchecked) var senderWaiter: UnsafeContinuation<Void, Never>?
+    /// The waiting `send`, `waitForReceiver()` or `sendSync` (a suspended task or a blocked
+    /// thread), resumed to re-check. Protected by the lock bit of `state`.
+    @usableFromInline @exclusivity(unchecked) var senderWaiter: SenderWaiter?
     /// A select waiting for this receiver's value: told (claimed and woken) when a value is
     /// stored or a side closes, and then takes the value itself, as the hatch's one
     /// consumer. Protected by the lock bit of `state`.
@@ -157,7 +159,7 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
             // must wake up to see it.
             let sender = next == s ? nil : takeSenderWaiter()
             unlock(next)
-            receiver.resume(returning: .value(value))
+            receiver.resume(.value(value))
             sender?.resume()
             return nil
         case .store, .replace:
@@ -189,6 +191,46 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
         case cancelled
     }
 
+    /// The entry of the waiting receive. Taken out of `receiverWaiter` under the lock, and
+    /// resumed once, outside it.
+    @usableFromInline
+    @frozen
+    enum ReceiverWaiter: Sendable {
+        /// A task suspended in `receive()` or `receive(timeout:)`.
+        case task(UnsafeContinuation<ReceiverWake, Never>)
+        /// A plain thread parked in `receiveSync`; never woken as cancelled.
+        case thread(BlockedThread<ReceiverWake>)
+
+        @inlinable
+        @inline(__always)
+        func resume(_ wake: ReceiverWake) {
+            switch self {
+            case .task(let continuation): continuation.resume(returning: wake)
+            case .thread(let thread): thread.deliver(wake)
+            }
+        }
+    }
+
+    /// The entry of the waiting sender: woken to re-check. Taken out of `senderWaiter` under
+    /// the lock, and resumed once, outside it.
+    @usableFromInline
+    @frozen
+    enum SenderWaiter: Sendable {
+        /// A task suspended in `send`, `send(_:timeout:)` or `waitForReceiver()`.
+        case task(UnsafeContinuation<Void, Never>)
+        /// A plain thread parked in `sendSync`.
+        case thread(BlockedThread<Void>)
+
+        @inlinable
+        @inline(__always)
+        func resume() {
+            switch self {
+            case .task(let continuation): continuation.resume()
+            case .thread(let thread): thread.deliver(())
+            }
+        }
+    }
+
     /// Takes the waiting select's registration, under the lock.
     @inlinable
     @inline(__always)
@@ -208,7 +250,7 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
 
     @inlinable
     @inline(__always)
-    func takeSenderWaiter() -> UnsafeContinuation<Void, Never>? {
+    func takeSenderWaiter() -> SenderWaiter? {
         let waiter = senderWaiter
         senderWaiter = nil
         return waiter
@@ -268,12 +310,9 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
                 }
                 if senderWaiter != nil {
                     unlock(s)
-                    fatalError(
-                        "HatchSender: two tasks are suspended in send/waitForReceiver on the same hatch at once; "
-                            + "a hatch has a single producer (serialize the calls or use one hatch per producer)"
-                    )
+                    Self.twoSendersWait()
                 }
-                senderWaiter = continuation
+                senderWaiter = .task(continuation)
                 unlock(s)
             }
         } onCancel: {
@@ -281,12 +320,37 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
         }
     }
 
+    /// The cancellation handler of a suspended sender, and the timer of a timed one: wakes a
+    /// task waiting as the sender to re-check. A blocked thread is never cancelled (its
+    /// deadline is its own), so its entry stays.
     @usableFromInline
     func cancelSenderWaiter() {
         let s = lock()
-        let waiter = takeSenderWaiter()
+        guard case .task(let continuation) = senderWaiter else {
+            unlock(s)
+            return
+        }
+        senderWaiter = nil
         unlock(s)
-        waiter?.resume()
+        continuation.resume()
+    }
+
+    /// Stops the process: a second sender waits while one already does (misuse).
+    @usableFromInline
+    static func twoSendersWait() -> Never {
+        fatalError(
+            "HatchSender: two sends wait on the same hatch at once (tasks in send/waitForReceiver, threads in "
+                + "sendSync); a hatch has a single producer (serialize the calls or use one hatch per producer)"
+        )
+    }
+
+    /// Stops the process: a second receive waits while one already does (misuse).
+    @usableFromInline
+    static func twoReceiversWait() -> Never {
+        fatalError(
+            "HatchReceiver: two receives wait on the same hatch at once (tasks in receive, threads in "
+                + "receiveSync); a hatch has a single consumer (serialize the calls or use one hatch per consumer)"
+        )
     }
 
     // MARK: Receive
@@ -346,12 +410,9 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
                     }
                     if receiverIsWaiting {
                         unlock(s)
-                        fatalError(
-                            "HatchReceiver: two tasks are suspended in receive() on the same hatch at once; "
-                                + "a hatch has a single consumer (serialize the calls or use one hatch per consumer)"
-                        )
+                        Self.twoReceiversWait()
                     }
-                    receiverWaiter = continuation
+                    receiverWaiter = .task(continuation)
                     receiverWaiterCloses = closes
                     // A lazy sender waits for exactly this.
                     let sender = takeSenderWaiter()
@@ -364,13 +425,26 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
         }
     }
 
+    /// The cancellation handler of a suspended receive: resumes a task waiting as the
+    /// receiver as cancelled.
     @usableFromInline
     func cancelReceiverWaiter() {
+        wakeReceiverTask(.cancelled)
+    }
+
+    /// Takes a task's entry out of `receiverWaiter` and resumes it with `wake`: for its
+    /// cancellation handler and its timer. A blocked thread is never cancelled (its deadline
+    /// is its own), so its entry stays.
+    @usableFromInline
+    func wakeReceiverTask(_ wake: ReceiverWake) {
         let s = lock()
-        let waiter = receiverWaiter
+        guard case .task(let continuation) = receiverWaiter else {
+            unlock(s)
+            return
+        }
         receiverWaiter = nil
         unlock(s)
-        waiter?.resume(returning: .cancelled)
+        continuation.resume(returning: wake)
     }
 
     // MARK: Close and recover
@@ -403,7 +477,7 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
         let select = takeReceiverSelect()
         let dropped = side == .receiver ? value.take() : nil
         unlock(s.closing(side))
-        receiver?.resume(returning: .recheck)
+        receiver?.resume(.recheck)
         sender?.resume()
         if let select { Self.notify(select) }
         _ = dropped  // released here, outside the lock

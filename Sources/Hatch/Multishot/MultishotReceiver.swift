@@ -4,8 +4,9 @@
 /// One allocation holds the state word, the value slot and the waiter slot for the
 /// receiver's whole life. Each round: ``sender()`` gives a ``MultishotSender``, which sends
 /// once (or is released without sending), and ``receive()`` gets the value (or throws
-/// ``HatchClosedError/closed``). A single consumer: at most one task may be suspended in
-/// ``receive()`` at a time (two at once stops the process with a message).
+/// ``HatchClosedError/closed``). A single consumer: at most one call may wait at a time, a
+/// task in ``receive()`` or ``receive(timeout:)`` or a thread in ``receiveSync()`` (two at
+/// once stop the process with a message).
 public final class MultishotReceiver<Value: Sendable>: Sendable {
     @usableFromInline let storage: MultishotStorage<Value>
 

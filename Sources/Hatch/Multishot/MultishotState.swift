@@ -4,7 +4,7 @@
 /// |-----|------------|----------------------------------------------------------------------|
 /// | 0   | `value`    | a sent value waits in the slot (the sender that sent it is done)     |
 /// | 1   | `open`     | a live sender exists that has neither sent nor been released          |
-/// | 2   | `waiting`  | the receiver registered a continuation in the waiter slot             |
+/// | 2   | `waiting`  | the receiver registered a waiter (task or thread) in the waiter slot  |
 /// | 3   | `gone`     | the receiver was released                                            |
 ///
 /// `open` and `value` are never both set. The sender moves `open → value` (send) or
@@ -14,8 +14,9 @@
 ///
 /// Ownership of the waiter slot: the receiver writes it only while `waiting` is clear and
 /// then sets `waiting`. Whoever clears `open` while `waiting` is set (the sender) or clears
-/// `waiting` while `open` is set (the receiver's cancellation) owns the continuation; the
-/// two RMWs are totally ordered, so exactly one of them does.
+/// `waiting` while `open` is set (the receiver's cancellation, the timer of a timed receive,
+/// or a blocked thread taking its entry back at its deadline) owns the waiter; the RMWs are
+/// totally ordered, so exactly one of them does.
 ///
 /// This type is a value with no atomics: ``MultishotStorage`` performs every transition,
 /// each with one RMW on its state word, and asks this type what the state it saw means.

@@ -31,8 +31,9 @@ final class MultishotStorage<Value: Sendable>: @unchecked Sendable {
     @usableFromInline @exclusivity(unchecked) var value: Value?
     /// Written by the receiver while `waiting` is clear, then published by its releasing RMW
     /// that sets `waiting`; taken by the one party that owns it (see ``MultishotState``).
-    /// Resumed with true by a cancellation, false by the sender (sent or released).
-    @usableFromInline @exclusivity(unchecked) var waiter: UnsafeContinuation<Bool, Never>?
+    /// Resumed with true by a cancellation (or the timer of a timed wait), false by the
+    /// sender (sent or released).
+    @usableFromInline @exclusivity(unchecked) var waiter: Waiter?
     /// The other kind of waiter: a select whose case waits for this round. Written, published
     /// and owned exactly like `waiter` (at most one of the two is set); its owner claims the
     /// select instead of resuming a continuation, and the select then takes the value itself.
@@ -55,6 +56,16 @@ final class MultishotStorage<Value: Sendable>: @unchecked Sendable {
         waiter = nil
         selectWaiter = nil
         parked = nil
+    }
+
+    /// The entry of the waiting receive: a suspended task or a blocked plain thread.
+    @usableFromInline
+    @frozen
+    enum Waiter: Sendable {
+        /// A task suspended in `receive()` or `receive(timeout:)`.
+        case task(UnsafeContinuation<Bool, Never>)
+        /// A plain thread parked in `receiveSync`; never cancelled.
+        case thread(BlockedThread<Bool>)
     }
 
     // MARK: Rounds
@@ -243,12 +254,9 @@ final class MultishotStorage<Value: Sendable>: @unchecked Sendable {
                 // set by the receiver, so a relaxed load tells whether another receive of
                 // this receiver is suspended right now (misuse).
                 if state.load(ordering: .relaxed) & MultishotState.waitingBit != 0 {
-                    fatalError(
-                        "MultishotReceiver: two tasks are suspended in receive() on the same receiver at once; "
-                            + "a multishot channel has a single consumer"
-                    )
+                    Self.twoReceiversWait()
                 }
-                waiter = continuation
+                waiter = .task(continuation)
                 // Releasing: publishes `waiter` to the sender or the cancellation handler
                 // that will take it. Acquiring: if the sender finished first, its value
                 // write is visible, and the cancellation handler's flag is (see below).
@@ -287,7 +295,7 @@ final class MultishotStorage<Value: Sendable>: @unchecked Sendable {
         if old.cancellationOwnsWaiter { resumeWaiter(cancelled: true) }
     }
 
-    /// Resumes the registered continuation, which the caller's RMW made its own.
+    /// Resumes the registered waiter, which the caller's RMW made its own.
     @inlinable
     @inline(__always)
     func resumeWaiter(cancelled: Bool) {
@@ -295,9 +303,21 @@ final class MultishotStorage<Value: Sendable>: @unchecked Sendable {
             resumeSelectWaiter(cancelled: cancelled)
             return
         }
-        let continuation = waiter.unsafelyUnwrapped
+        let taken = waiter.unsafelyUnwrapped
         waiter = nil
-        continuation.resume(returning: cancelled)
+        switch taken {
+        case .task(let continuation): continuation.resume(returning: cancelled)
+        case .thread(let thread): thread.deliver(cancelled)
+        }
+    }
+
+    /// Stops the process: a second receive waits while one already does (misuse).
+    @usableFromInline
+    static func twoReceiversWait() -> Never {
+        fatalError(
+            "MultishotReceiver: two receives wait on the same receiver at once (tasks in receive, threads in "
+                + "receiveSync); a multishot channel has a single consumer (serialize the receives)"
+        )
     }
 
     /// ``resumeWaiter(cancelled:)`` for a select: the round ended (not `cancelled`), so the

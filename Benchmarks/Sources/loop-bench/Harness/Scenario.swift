@@ -79,6 +79,7 @@ extension Scenario {
             .oneshot(environment),
             .wakeCrossThread(environment),
             .recvTimeoutReady(environment),
+            .hatchRecvTimeoutReady(environment),
             .timers10k(environment),
         ]
     }
