@@ -26,6 +26,8 @@ public struct LoopError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let systemCall = Code(6)
         /// Another task already waits for the same readiness of the same descriptor.
         public static let alreadyWaiting = Code(7)
+        /// A ``LoopGroup`` was asked for fewer than one loop.
+        public static let invalidLoopCount = Code(8)
 
         public var description: String {
             switch self {
@@ -36,6 +38,7 @@ public struct LoopError: Error, Hashable, Sendable, CustomStringConvertible {
             case .badDescriptor: "badDescriptor"
             case .systemCall: "systemCall"
             case .alreadyWaiting: "alreadyWaiting"
+            case .invalidLoopCount: "invalidLoopCount"
             default: "code(\(raw))"
             }
         }
@@ -65,6 +68,8 @@ public struct LoopError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let alreadyRunning = LoopError(code: .alreadyRunning)
     /// The `ThreadSignal` was closed; nothing will fire it again.
     public static let closed = LoopError(code: .closed)
+    /// A ``LoopGroup`` was created with fewer than one loop; ask for at least one.
+    public static let invalidLoopCount = LoopError(code: .invalidLoopCount)
 
     static func system(_ operation: String, errno: Int32, fd: Int32? = nil) -> LoopError {
         LoopError(code: .systemCall, operation: operation, fd: fd, errno: errno)
@@ -91,6 +96,8 @@ public struct LoopError: Error, Hashable, Sendable, CustomStringConvertible {
                 "LoopError.alreadyRunning: the loop already runs on this thread; await instead of nesting waitFor/run"
         case .closed:
             return "LoopError.closed: the ThreadSignal was closed"
+        case .invalidLoopCount:
+            return "LoopError.invalidLoopCount: a LoopGroup needs at least one loop"
         case .alreadyWaiting:
             return "LoopError.alreadyWaiting: another task already waits for this readiness of fd \(fd ?? -1)"
         default:

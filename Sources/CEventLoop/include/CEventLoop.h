@@ -107,6 +107,11 @@ void cel_tsan_acquire(void *address);
 /// The calling thread's errno.
 int cel_errno(void);
 
+/// How many CPUs the calling thread may run on (`sched_getaffinity`'s mask, counted with
+/// `CPU_COUNT`, which Glibc's Swift overlay does not export); at least 1. Falls back to
+/// the online CPUs (`sysconf`) when the mask cannot be read.
+int cel_available_cpu_count(void);
+
 // MARK: Spinning
 
 /// A CPU hint for one iteration of a spin-wait loop (x86 `pause`, Arm `yield`).
