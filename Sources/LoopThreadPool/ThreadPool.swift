@@ -30,10 +30,10 @@ import Synchronization
 /// Sendable: use it from any thread or task.
 public final class ThreadPool: Sendable {
     /// The queue and the workers' shared state; immutable. The only thing the threads hold.
-    private let core: PoolCore
+    let core: PoolCore
     /// The worker threads, by index; immutable. Joined (or, from a worker, detached) by the
     /// first shutdown.
-    private let threads: [PlainThread]
+    let threads: [PlainThread]
     /// Any thread, atomic (relaxed: it only elects the one caller that joins the threads;
     /// `pthread_join` orders each thread's end before its return).
     private let joinStarted = Atomic<Bool>(false)
@@ -44,6 +44,17 @@ public final class ThreadPool: Sendable {
     /// The bound on queued jobs, or nil when the queue is unbounded. Immutable; read it from
     /// any thread.
     public let maxQueuedJobs: Int?
+
+    /// The jobs accepted and not yet started, including those of callers waiting for room
+    /// in a bounded queue: a snapshot, stale as soon as it returns. Callable from any thread.
+    public var queuedJobCount: Int {
+        core.state.withLock { $0.queue.count + $0.waitingForRoom.count }
+    }
+
+    /// The `run` callers waiting for room in a full bounded queue: a snapshot, for tests.
+    var waitingForRoomCount: Int {
+        core.state.withLock { $0.waitingForRoom.count }
+    }
 
     /// Starts `threads` worker threads named `name-0`, `name-1`, … Callable from any thread.
     /// - Parameters:
