@@ -24,13 +24,16 @@ struct ReplyJob<Result: Sendable>: PoolJob {
 
     func run(for core: PoolCore) {
         let outcome = Swift.Result { try work() }
-        // Pairs with the caller's acquire after its continuation returns (`awaitReply`).
+        // Pairs with the caller's acquire after its continuation returns (`ThreadPool.run`).
         tsanRelease(core)
-        continuation.resume(with: outcome)
+        // The caller may still be inside its registering closure: see resumeHidingRuntimeReads.
+        resumeHidingRuntimeReads(continuation, with: outcome)
     }
 
     func discard(with error: any Error) {
-        continuation.resume(throwing: error)
+        // A cancellation or a shutdown may come while the caller is still inside its
+        // registering closure: see resumeHidingRuntimeReads.
+        resumeHidingRuntimeReads(continuation, with: .failure(error))
     }
 }
 
