@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "EventLoop", targets: ["EventLoop"]),
         .library(name: "AsyncChannels", targets: ["AsyncChannels"]),
         .library(name: "Hatch", targets: ["Hatch"]),
+        .library(name: "ThreadPool", targets: ["LoopThreadPool"]),
         .executable(name: "loop-demo", targets: ["loop-demo"]),
         .executable(name: "loop-server", targets: ["loop-server"]),
         .executable(name: "thread-pool", targets: ["thread-pool"]),
@@ -36,6 +37,10 @@ let package = Package(
         // and, on their blocking and timed waits only, for two things: no blocking call that
         // parks a thread running a loop, and the timers of timed waits.
         .target(name: "Hatch", dependencies: ["LoopUtilities", "EventLoop"], swiftSettings: swiftSettings),
+        // The thread pool: plain threads and their job queue, built on the utilities alone
+        // (threads, parkers, the lock, the spin policy). Named `LoopThreadPool`, not
+        // `ThreadPool`, so that its `ThreadPool` type does not shadow the module.
+        .target(name: "LoopThreadPool", dependencies: ["LoopUtilities"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "loop-demo",
             dependencies: ["EventLoop", "AsyncChannels", "Hatch", "ExampleSupport"],
@@ -99,6 +104,11 @@ let package = Package(
         .testTarget(
             name: "AsyncChannelsTests",
             dependencies: ["AsyncChannels", "EventLoop", "LoopUtilities", "LoopTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LoopThreadPoolTests",
+            dependencies: ["LoopThreadPool", "EventLoop", "LoopUtilities", "LoopTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

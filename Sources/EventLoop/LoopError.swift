@@ -28,6 +28,8 @@ public struct LoopError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let alreadyWaiting = Code(7)
         /// A blocking call would have parked a thread that runs a dispatcher's loop.
         public static let wouldBlockLoop = Code(8)
+        /// A ``LoopGroup`` was asked for fewer than one loop.
+        public static let invalidLoopCount = Code(9)
 
         public var description: String {
             switch self {
@@ -39,6 +41,7 @@ public struct LoopError: Error, Hashable, Sendable, CustomStringConvertible {
             case .systemCall: "systemCall"
             case .alreadyWaiting: "alreadyWaiting"
             case .wouldBlockLoop: "wouldBlockLoop"
+            case .invalidLoopCount: "invalidLoopCount"
             default: "code(\(raw))"
             }
         }
@@ -72,6 +75,8 @@ public struct LoopError: Error, Hashable, Sendable, CustomStringConvertible {
     /// that runs a dispatcher's loop, where waiting would stall every task of the loop.
     /// Nothing was taken. Call ``select(biased:_:)`` from a task, or block on a plain thread.
     public static let wouldBlockLoop = LoopError(code: .wouldBlockLoop)
+    /// A ``LoopGroup`` was created with fewer than one loop; ask for at least one.
+    public static let invalidLoopCount = LoopError(code: .invalidLoopCount)
 
     static func system(_ operation: String, errno: Int32, fd: Int32? = nil) -> LoopError {
         LoopError(code: .systemCall, operation: operation, fd: fd, errno: errno)
@@ -98,6 +103,8 @@ public struct LoopError: Error, Hashable, Sendable, CustomStringConvertible {
                 "LoopError.alreadyRunning: the loop already runs on this thread; await instead of nesting waitFor/run"
         case .closed:
             return "LoopError.closed: the ThreadSignal was closed"
+        case .invalidLoopCount:
+            return "LoopError.invalidLoopCount: a LoopGroup needs at least one loop"
         case .alreadyWaiting:
             return "LoopError.alreadyWaiting: another task already waits for this readiness of fd \(fd ?? -1)"
         case .wouldBlockLoop:

@@ -131,3 +131,13 @@ package struct ThreadStartError: Error, CustomStringConvertible {
             + "the process is out of threads or memory: end some threads or raise the limit"
     }
 }
+
+/// `prefix-index`, the name of the `index`th thread of a group or pool, with `prefix` cut so
+/// that the whole fits the 15 bytes the kernel keeps of a thread's name.
+package func numberedThreadName(_ prefix: String, _ index: Int) -> String {
+    let suffix = "-\(index)"
+    let room = max(0, 15 - suffix.utf8.count)
+    var kept = Substring(prefix)
+    while kept.utf8.count > room { kept.removeLast() }
+    return kept + suffix
+}

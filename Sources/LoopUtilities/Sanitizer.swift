@@ -17,6 +17,18 @@ package func resumeHidingRuntimeReads(_ continuation: UnsafeContinuation<Void, N
     tsanIgnoreReadsEnd()
 }
 
+/// ``resumeHidingRuntimeReads(_:)`` for a continuation that carries a result: resumes
+/// `continuation` with `result` while ThreadSanitizer ignores this thread's reads, for the
+/// same reason (the task may still be inside its registering closure).
+@inlinable
+package func resumeHidingRuntimeReads<Value, Failure: Error>(
+    _ continuation: UnsafeContinuation<Value, Failure>, with result: sending Result<Value, Failure>
+) {
+    tsanIgnoreReadsBegin()
+    continuation.resume(with: result)
+    tsanIgnoreReadsEnd()
+}
+
 @usableFromInline
 func tsanIgnoreReadsBegin() { cel_tsan_ignore_reads_begin() }
 

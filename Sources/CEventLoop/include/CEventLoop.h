@@ -112,6 +112,11 @@ int cel_errno(void);
 /// of a select, where a system call per choice would cost more than the choice.
 uint64_t cel_random(void);
 
+/// How many CPUs the calling thread may run on (`sched_getaffinity`'s mask, counted with
+/// `CPU_COUNT`, which Glibc's Swift overlay does not export); at least 1. Falls back to
+/// the online CPUs (`sysconf`) when the mask cannot be read.
+int cel_available_cpu_count(void);
+
 // MARK: Spinning
 
 /// A CPU hint for one iteration of a spin-wait loop (x86 `pause`, Arm `yield`).

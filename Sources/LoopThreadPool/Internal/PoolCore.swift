@@ -1,0 +1,199 @@
+import LoopUtilities
+import Synchronization
+
+/// What a pool's worker threads and its callers share: the job queue behind one lock, the
+/// idle workers' parkers, and the shutdown state. The worker threads hold this object only,
+/// never the ``ThreadPool``, so that dropping the last reference to the pool shuts it down.
+///
+/// Every decision is made under `state`'s lock; every resume, wake and job runs after it is
+/// released. A job leaves the queue exactly once, under the lock: popped by a worker (it
+/// starts), or removed by its caller's cancellation or by `shutdownNow()` (it fails). So a
+/// job either runs or fails, never both, and its caller resumes exactly once.
+final class PoolCore: Sendable {
+    /// The queue and the workers' states; protected by its lock.
+    struct State: ~Copyable {
+        /// Jobs accepted and waiting for a worker, oldest first; at most `limit` of them.
+        var queue = RingBuffer<QueuedJob>(minimumCapacity: 64)
+        /// `run` jobs accepted while `queue` was full, oldest first: their callers wait for
+        /// room. Each worker that takes a job from `queue` moves the oldest one of these in.
+        var waitingForRoom = RingBuffer<QueuedJob>(minimumCapacity: 2)
+        /// Indices of the workers parked with an empty queue, the most recent last; each is
+        /// woken by whoever removes it from here. Capacity for every worker, so no append
+        /// allocates.
+        var idle: [Int]
+        /// Workers spinning on `queuedCount` before they park. While one spins, a new job
+        /// wakes no parked worker: the spinner takes it without a system call.
+        var spinning = 0
+        /// False once `shutdown()` or `shutdownNow()` has begun: no job is accepted.
+        var accepting = true
+
+        init(threads: Int) {
+            idle = []
+            idle.reserveCapacity(threads)
+        }
+    }
+
+    /// Protected by its lock.
+    let state: LockedValue<State>
+    /// One parker per worker, by index; immutable array, each parker used from any thread.
+    let parkers: [ThreadParker]
+    /// The bound of `queue` (`Int.max`: none); immutable.
+    let limit: Int
+    /// Any thread, atomic (relaxed): `queue.count`, stored under the lock at each change, so
+    /// that a spinning worker can watch for a job without the lock. Relaxed is enough: it
+    /// only tells the spinner when to take the lock, which then orders the job's contents.
+    let queuedCount = Atomic<Int>(0)
+    /// Any thread, atomic (relaxed): the last job id handed out. Only uniqueness matters.
+    let lastID = Atomic<UInt64>(0)
+
+    init(threads: Int, limit: Int) {
+        state = LockedValue(State(threads: threads))
+        parkers = (0..<threads).map { _ in ThreadParker() }
+        self.limit = limit
+    }
+
+    deinit {
+        state.withLock { state in
+            state.queue.releaseStorage()
+            state.waitingForRoom.releaseStorage()
+        }
+    }
+
+    // MARK: Callers
+
+    /// Why a job was not accepted.
+    enum Rejection: Error {
+        case cancelled
+        case error(ThreadPoolError)
+    }
+
+    /// Appends a job from `run` (which may wait for room) or `submit` (which may not), and
+    /// wakes a parked worker when none is spinning. For `run`, also refuses a job whose task
+    /// is already cancelled: that read of the flag is under the lock, so a cancellation
+    /// either comes before it (the job is refused) or its handler comes after the append
+    /// (and finds the job, unless a worker has started it).
+    func enqueue(_ job: any PoolJob, id: UInt64, waitsForRoom: Bool) throws(Rejection) {
+        let wake = try state.withLock { state throws(Rejection) -> Int? in
+            if waitsForRoom && Task.isCancelled { throw .cancelled }
+            guard state.accepting else { throw .error(.shutDown) }
+            if state.queue.count >= limit {
+                guard waitsForRoom else { throw .error(.queueFull) }
+                state.waitingForRoom.append(QueuedJob(id: id, job: job))
+                return nil
+            }
+            state.queue.append(QueuedJob(id: id, job: job))
+            // Relaxed: see `queuedCount`.
+            queuedCount.store(state.queue.count, ordering: .relaxed)
+            return state.spinning == 0 ? state.idle.popLast() : nil
+        }
+        if let wake { parkers[wake].unpark() }
+    }
+
+    /// Removes the job `id` if no worker has started it and fails its caller with
+    /// `CancellationError`; does nothing when it has started (it runs to the end and its
+    /// caller gets its outcome) or was already removed. Any thread; the cancellation handler
+    /// of `run`.
+    func cancel(id: UInt64) {
+        let removed = state.withLock { state -> (any PoolJob)? in
+            if let found = state.queue.removeFirst(where: { $0.id == id }) {
+                state.refillFromWaiting()
+                // Relaxed: see `queuedCount`.
+                queuedCount.store(state.queue.count, ordering: .relaxed)
+                return found.job
+            }
+            return state.waitingForRoom.removeFirst(where: { $0.id == id })?.job
+        }
+        removed?.discard(with: CancellationError())
+    }
+
+    // MARK: Shutdown
+
+    /// Stops accepting jobs and wakes every parked worker; with `discardingQueued`, also
+    /// takes the queued jobs off and fails their callers with ``ThreadPoolError/shutDown``.
+    /// Workers end once the queue is empty. Idempotent; any thread.
+    func stop(discardingQueued: Bool) {
+        let (wake, discarded) = state.withLock { state -> ([Int], [QueuedJob]) in
+            state.accepting = false
+            let wake = state.idle
+            state.idle.removeAll(keepingCapacity: true)
+            guard discardingQueued else { return (wake, []) }
+            var discarded = state.queue.removeAll()
+            discarded += state.waitingForRoom.removeAll()
+            // Relaxed: see `queuedCount`.
+            queuedCount.store(0, ordering: .relaxed)
+            return (wake, discarded)
+        }
+        for job in discarded { job.job.discard(with: ThreadPoolError.shutDown) }
+        for index in wake { parkers[index].unpark() }
+    }
+
+    // MARK: Workers
+
+    /// What a worker does next, decided under the lock.
+    private enum Step {
+        /// Run this job; first wake the parked worker `wake`, if any, for the jobs behind it.
+        case run(any PoolJob, wake: Int?)
+        /// Spin briefly on `queuedCount` before parking (counted in `spinning`).
+        case spin
+        /// Park until a producer or a shutdown wakes it (listed in `idle`).
+        case park
+        /// The pool stopped and the queue is empty: end the thread.
+        case exit
+    }
+
+    /// The body of worker `index`: runs jobs until the pool stops and its queue is empty.
+    /// With no job it spins briefly (`Backoff`), so that a job that comes soon costs no
+    /// system call on either side, then parks.
+    func runWorker(_ index: Int) {
+        let parker = parkers[index]
+        var mayspin = true
+        var wasSpinning = false
+        while true {
+            let step = state.withLock { state -> Step in
+                if wasSpinning { state.spinning -= 1 }
+                if let next = state.queue.popFirst() {
+                    state.refillFromWaiting()
+                    // Relaxed: see `queuedCount`.
+                    queuedCount.store(state.queue.count, ordering: .relaxed)
+                    // More work than this worker: pass a wake on, unless a spinner will take it.
+                    let wake = !state.queue.isEmpty && state.spinning == 0 ? state.idle.popLast() : nil
+                    return .run(next.job, wake: wake)
+                }
+                if !state.accepting { return .exit }
+                if mayspin {
+                    state.spinning += 1
+                    return .spin
+                }
+                state.idle.append(index)
+                return .park
+            }
+            wasSpinning = false
+            switch step {
+            case .run(let job, let wake):
+                if let wake { parkers[wake].unpark() }
+                job.run(for: self)
+                mayspin = true
+            case .spin:
+                var backoff = Backoff()
+                // Relaxed: see `queuedCount`; the lock taken next orders the job itself.
+                while queuedCount.load(ordering: .relaxed) == 0 && backoff.pauseIfNotSpent() {}
+                wasSpinning = true
+                mayspin = false
+            case .park:
+                // A wake may have come already (it is kept), or come from an earlier round
+                // (the loop just looks again): the queue, not the wake, decides.
+                parker.park()
+                mayspin = true
+            case .exit:
+                return
+            }
+        }
+    }
+}
+
+extension PoolCore.State {
+    /// After a job left `queue`: moves the oldest caller waiting for room into it.
+    mutating func refillFromWaiting() {
+        if let waiting = waitingForRoom.popFirst() { queue.append(waiting) }
+    }
+}
