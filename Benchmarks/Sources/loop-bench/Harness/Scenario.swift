@@ -79,6 +79,9 @@ extension Scenario {
             .oneshot(environment),
             .wakeCrossThread(environment),
             .recvTimeoutReady(environment),
+            .selectReady(environment),
+            .selectWakeCrossThread(environment),
+            .selectTimeout(environment),
             .timers10k(environment),
         ]
     }
