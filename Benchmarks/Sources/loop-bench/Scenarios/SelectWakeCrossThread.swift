@@ -8,7 +8,7 @@ extension Scenario {
         Scenario(
             name: "select-wake-xthread",
             summary:
-                "one round trip: a plain thread sends to one of two channels (alternating) and waits in receiveSync() for the reply; a loop task waiting in a select over both wakes and replies",
+                "one round trip: a plain thread sends to one of two channels (alternating) and waits for the reply (ThreadSignal.waitSync); a loop task waiting in a select over both wakes and replies",
             operations: 20_000,
             quickOperations: 2_000,
             reference: "recv",
@@ -24,37 +24,42 @@ extension Scenario {
 
 extension Implementation {
     /// The thread side every implementation shares: the harness thread sends `trip` with
-    /// `send` and blocks in `receiveSync()` on `replies` until the loop task sends it back;
-    /// `task` is the loop side, started on our loop first.
+    /// `send` and blocks in `waitSync` on a `ThreadSignal` until the loop task has put it
+    /// back into `replies` and fired the signal; `task` is the loop side, started on our
+    /// loop first. The signal's wait allocates nothing (a blocking `receiveSync()` allocates
+    /// its parker), so allocs/op is the loop side's.
     static func runWakeRoundTrips(
         _ context: RunContext,
         _ environment: BenchEnvironment,
         send: @escaping @Sendable (Int) throws -> Void,
-        task: @escaping @Sendable (_ roundTrips: Int, _ replies: AsyncChannels.AsyncChannel<Int>) async throws -> Void
+        task:
+            @escaping @Sendable (_ roundTrips: Int, _ reply: @escaping @Sendable (Int) throws -> Void) async throws
+            -> Void
     ) throws {
         let roundTrips = context.operations
         let replies = AsyncChannels.AsyncChannel<Int>()
+        let replied = try ThreadSignal()
         let done = Completion()
         try context.measure {
             Task(executorPreference: environment.dispatcher) {
                 do {
-                    try await task(roundTrips, replies)
+                    try await task(roundTrips) { value in
+                        try replies.send(value)
+                        replied.fire()
+                    }
                     done.finish()
                 } catch {
-                    replies.close()  // so that the thread's receiveSync() fails instead of hanging
+                    replied.close()  // so that the thread's waitSync returns instead of hanging
                     done.fail(error)
                 }
             }
             for trip in 0..<roundTrips {
                 try send(trip)
-                let reply: Int
-                do {
-                    reply = try replies.receiveSync()
-                } catch {
-                    try done.wait()  // the task's own failure, which closed `replies`
-                    throw error
+                guard replied.waitSync(timeout: .seconds(60)) else {
+                    try done.wait()  // the task's own failure, which closed the signal
+                    throw BenchError("round trip \(trip) lost its reply")
                 }
-                try BenchError.check(reply == trip, "round trip \(trip) got a wrong reply")
+                try BenchError.check(replies.tryReceive() == trip, "round trip \(trip) got a wrong reply")
             }
             try done.wait()
         }
@@ -68,12 +73,12 @@ extension Implementation {
             let b = AsyncChannels.AsyncChannel<Int>()
             try runWakeRoundTrips(context, environment) { trip in
                 try (trip & 1 == 0 ? a : b).send(trip)
-            } task: { roundTrips, replies in
+            } task: { roundTrips, reply in
                 for _ in 0..<roundTrips {
                     guard let value = try await select(a.onReceive { $0 }, b.onReceive { $0 }) else {
                         throw BenchError("a channel closed")
                     }
-                    try replies.send(value)
+                    try reply(value)
                 }
             }
         }
@@ -86,8 +91,8 @@ extension Implementation {
             let a = AsyncChannels.AsyncChannel<Int>()
             try runWakeRoundTrips(context, environment) { trip in
                 try a.send(trip)
-            } task: { roundTrips, replies in
-                for _ in 0..<roundTrips { try replies.send(try await a.receive()) }
+            } task: { roundTrips, reply in
+                for _ in 0..<roundTrips { try reply(try await a.receive()) }
             }
         }
     }
@@ -100,11 +105,11 @@ extension Implementation {
             let b = AsyncChannels.AsyncChannel<Int>()
             try runWakeRoundTrips(context, environment) { trip in
                 try (trip & 1 == 0 ? a : b).send(trip)
-            } task: { roundTrips, replies in
+            } task: { roundTrips, reply in
                 var race = TaskGroupRace([a, b])
                 for _ in 0..<roundTrips {
                     guard let value = try await race.next() else { throw BenchError("a race timed out") }
-                    try replies.send(value)
+                    try reply(value)
                 }
             }
         }
@@ -118,14 +123,14 @@ extension Implementation {
             let (bStream, bInput) = AsyncStream.makeStream(of: Int.self)
             try runWakeRoundTrips(context, environment) { trip in
                 (trip & 1 == 0 ? aInput : bInput).yield(trip)
-            } task: { roundTrips, replies in
+            } task: { roundTrips, reply in
                 try await withThrowingTaskGroup(of: RaceOutcome.self) { group in
                     var race = StreamRace([aStream, bStream])
                     for _ in 0..<roundTrips {
                         guard let value = try await race.next(in: &group) else {
                             throw BenchError("a race timed out")
                         }
-                        try replies.send(value)
+                        try reply(value)
                     }
                     aInput.finish()
                     bInput.finish()
