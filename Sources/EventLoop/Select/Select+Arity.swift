@@ -54,11 +54,13 @@ public func selectSync<A: SelectCase>(
 /// - **Fairness.** When several cases are ready, each is chosen with equal probability (Go's
 ///   rule). With `biased: true` the first ready case in written order is chosen (tokio's
 ///   `biased;`).
-/// - **Waiting.** With nothing ready and no ``SelectDefault``, the task registers with every
-///   source, then suspends until one of them completes its case, the earliest
-///   ``SelectTimeout`` fires, or the task is cancelled. A select that finds a case ready
-///   allocates nothing; one that waits allocates the token its sources claim, plus the timer
-///   of a timeout and, for an element wider than three words, the box it is handed over in.
+/// - **Waiting.** With nothing ready and no ``SelectDefault``, the task polls its cases for
+///   about a microsecond, as a channel's `receive()` does (not on a loop with other ready
+///   work), then registers with every source and suspends until one of them completes its
+///   case, the earliest ``SelectTimeout`` fires, or the task is cancelled. A select that finds
+///   a case ready allocates nothing; one that waits allocates the token its sources claim,
+///   plus the timer of a timeout and, for an element wider than three words, the box it is
+///   handed over in.
 /// - **Handlers** run on the calling task after the select has decided; what they throw is
 ///   rethrown.
 ///

@@ -62,6 +62,22 @@ func pollCases<Result>(_ count: Int, _ order: SelectOrder, _ cases: SelectCases<
     return nil
 }
 
+/// A brief spin of polls before a select registers, as a channel's `receive()` spins: a
+/// case that becomes ready within it (a plain thread's reply) costs no registration, no
+/// suspension and no allocation. None on a loop with other ready work, which the spin would
+/// only delay (and which may be what makes a case ready). Never inlined: inlined, it made
+/// `selectCases` too large for the compiler to inline into the `select` overloads, and a
+/// ready select then paid an async call and its handlers' closure calls.
+@inlinable
+@inline(never)
+func spinPollingCases<Result>(_ count: Int, _ order: SelectOrder, _ cases: SelectCases<Result>) throws -> Result? {
+    var backoff = Dispatcher.currentLoopHasReadyWork ? Backoff.spent : Backoff()
+    while backoff.pauseIfNotSpent() {
+        if let result = try pollCases(count, order, cases) { return result }
+    }
+    return nil
+}
+
 /// Reads every case's kind: its default, its earliest timeout.
 @inlinable
 func planCases<Result>(_ count: Int, _ cases: SelectCases<Result>) rethrows -> SelectPlan {
@@ -119,6 +135,7 @@ nonisolated(nonsending) func selectCases<Result>(
     if let immediate = plan.immediateIndex {
         return try visitCase(cases, immediate, .complete(_SelectWaiter.none)).result!
     }
+    if let result = try spinPollingCases(count, order, cases) { return result }
     // Before any registration, so that a timeout thread that cannot start takes nothing.
     let timeouts = plan.deadline == nil ? nil : try Dispatcher.timeoutDispatcher()
     let waiter = _SelectWaiter(blocksThread: false)

@@ -80,6 +80,9 @@ extension Scenario {
             .wakeCrossThread(environment),
             .recvTimeoutReady(environment),
             .hatchRecvTimeoutReady(environment),
+            .selectReady(environment),
+            .selectWakeCrossThread(environment),
+            .selectTimeout(environment),
             .timers10k(environment),
         ]
     }

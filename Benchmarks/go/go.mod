@@ -1,0 +1,3 @@
+module loopchannels/selectbench
+
+go 1.19
