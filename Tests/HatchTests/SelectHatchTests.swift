@@ -15,6 +15,16 @@ extension HatchReceiver {
     }
 }
 
+extension HatchSender {
+    /// Whether a select is registered as this hatch's waiting sender.
+    var hasWaitingSelect: Bool {
+        let state = storage.lock()
+        defer { storage.unlock(state) }
+        if case .select = storage.senderWaiter { return true }
+        return false
+    }
+}
+
 /// Hatch and multishot receivers as select cases: ready with a value or a closure, the value
 /// taken only when the case is chosen, and a lazy sender that sees a select as its waiting
 /// receiver.
@@ -139,5 +149,50 @@ struct SelectHatchTests {
         try await sender.send(5)
         await thread.join()
         #expect(got.withLock { $0 } == [.hatch(5)])
+    }
+}
+
+/// A hatch's send as a select case.
+@Suite("Select sends into hatches", .stressTimeLimit)
+struct SelectHatchSendTests {
+    @Test func aSendCaseWaitsForRoomAndSendsOnlyWhenChosen() async throws {
+        let (sender, receiver) = makeHatch(of: Int.self)
+        let other = AsyncChannel<Int>()
+        #expect(try await select(sender.onSend(1) { $0 }, other.onReceive { _ in false }))
+        // Full: the select waits until the receiver takes the value.
+        let selecting = Task { try await select(sender.onSend(2) { $0 }, other.onReceive { _ in false }) }
+        await waitUntil("the select to wait") { sender.hasWaitingSelect }
+        #expect(try receiver.tryReceive() == 1)
+        #expect(try await selecting.value)
+        #expect(try receiver.tryReceive() == 2)
+        // Another case wins: nothing is sent.
+        try sender.trySend(3)
+        let losing = Task { try await select(sender.onSend(4) { $0 }, other.onReceive { _ in false }) }
+        await waitUntil("the select to wait") { sender.hasWaitingSelect }
+        try other.send(0)
+        #expect(try await losing.value == false)
+        #expect(try receiver.tryReceive() == 3)
+        #expect(try receiver.tryReceive() == nil, "the losing send put nothing in")
+        receiver.close()
+        #expect(try await select(sender.onSend(5) { $0 }, other.onReceive { _ in false }) == false)
+    }
+
+    @Test(.heavyStress) func sendSelectsAndTimeoutsLoseAndDuplicateNothing() async throws {
+        let (sender, receiver) = makeHatch(of: Int.self)
+        let count = 2_000 * stressFactor
+        let received = LockedValue<[Int]>([])
+        let consumer = PlainThread {
+            while let value = try? receiver.receiveSync() {
+                received.withLock { $0.append(value) }
+            }
+        }
+        var next = 0
+        while next < count {
+            let sent = try await select(sender.onSend(next) { $0 }, SelectTimeout(.microseconds(50)) { false })
+            if sent { next += 1 }
+        }
+        sender.close()
+        await consumer.join()
+        #expect(received.withLock { $0 } == Array(0..<count))
     }
 }

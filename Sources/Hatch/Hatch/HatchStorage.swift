@@ -220,6 +220,9 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
         case task(UnsafeContinuation<Void, Never>)
         /// A plain thread parked in `sendSync`.
         case thread(BlockedThread<Void>)
+        /// A select whose send case waits for room: woken, it is claimed (unless it ended
+        /// another way) and then sends itself, as the hatch's one producer.
+        case select(_SelectWaiter, case: Int)
 
         @inlinable
         @inline(__always)
@@ -227,6 +230,7 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
             switch self {
             case .task(let continuation): continuation.resume()
             case .thread(let thread): thread.deliver(())
+            case .select(let waiter, let index): HatchStorage.notify((waiter, index))
             }
         }
     }
@@ -544,6 +548,49 @@ extension HatchStorage {
     func unregisterSelect(_ waiter: _SelectWaiter) {
         let s = lock()
         if let registered = receiverSelect, registered.waiter === waiter { receiverSelect = nil }
+        unlock(s)
+    }
+}
+
+extension HatchStorage {
+    /// A select's send case registers: when a send would not wait (room, a waiting
+    /// receiver, overwrite mode, or a closed side) the select is claimed now; else it is
+    /// recorded as the hatch's waiting sender, woken when the slot empties, a receiver starts
+    /// waiting, or a side closes. A second registration of the same select keeps the first.
+    @usableFromInline
+    func registerSendSelect(_ waiter: _SelectWaiter, case index: Int, epoch: UInt64, overwrites: Bool) {
+        let s = lock()
+        let action = s.sendAction(
+            epoch: epoch,
+            slotFull: value != nil,
+            receiverWaiting: receiverWaiter != nil,
+            overwrites: overwrites
+        )
+        guard action == .full else {
+            unlock(s)
+            Self.notify((waiter, index))
+            return
+        }
+        if case .select(let registered, _) = senderWaiter, registered === waiter {
+            unlock(s)
+            return
+        }
+        if senderWaiter != nil {
+            unlock(s)
+            fatalError(
+                "HatchSender: a select and another send wait on the same hatch at once; "
+                    + "a hatch has a single producer (serialize the calls or use one hatch per producer)"
+            )
+        }
+        senderWaiter = .select(waiter, case: index)
+        unlock(s)
+    }
+
+    /// Removes `waiter`'s send registration, if it is still there.
+    @usableFromInline
+    func unregisterSendSelect(_ waiter: _SelectWaiter) {
+        let s = lock()
+        if case .select(let registered, _) = senderWaiter, registered === waiter { senderWaiter = nil }
         unlock(s)
     }
 }
