@@ -9,6 +9,8 @@ let swiftSettings: [SwiftSetting] = [
 let package = Package(
     name: "LoopChannels",
     products: [
+        // One import for everything: re-exports the four library modules below.
+        .library(name: "LoopChannels", targets: ["LoopChannels"]),
         .library(name: "EventLoop", targets: ["EventLoop"]),
         .library(name: "AsyncChannels", targets: ["AsyncChannels"]),
         .library(name: "Hatch", targets: ["Hatch"]),
@@ -41,6 +43,12 @@ let package = Package(
         // (threads, parkers, the lock, the spin policy). Named `LoopThreadPool`, not
         // `ThreadPool`, so that its `ThreadPool` type does not shadow the module.
         .target(name: "LoopThreadPool", dependencies: ["LoopUtilities"], swiftSettings: swiftSettings),
+        // The umbrella: no code of its own, it re-exports the four library modules.
+        .target(
+            name: "LoopChannels",
+            dependencies: ["EventLoop", "AsyncChannels", "Hatch", "LoopThreadPool"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "loop-demo",
             dependencies: ["EventLoop", "AsyncChannels", "Hatch", "ExampleSupport"],
@@ -109,6 +117,11 @@ let package = Package(
         .testTarget(
             name: "LoopThreadPoolTests",
             dependencies: ["LoopThreadPool", "EventLoop", "LoopUtilities", "LoopTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LoopChannelsTests",
+            dependencies: ["LoopChannels"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

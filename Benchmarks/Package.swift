@@ -39,6 +39,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Compiles the names a user of LoopChannels writes beside SwiftNIO and
+        // swift-async-algorithms, which share some of them (`EventLoop`, `AsyncChannel`).
+        .testTarget(
+            name: "NameSharingTests",
+            dependencies: [
+                .product(name: "LoopChannels", package: rootPackage),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+            ],
+            swiftSettings: swiftSettings
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

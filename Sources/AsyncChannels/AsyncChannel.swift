@@ -24,7 +24,7 @@ public import LoopUtilities
 ///
 /// Elements from one producer are received in the order they were sent. Each element is
 /// received exactly once, by one receiver; an element wakes one waiting receiver (the
-/// longest waiting), never all of them. A receiver waiting in a task on a ``Dispatcher``
+/// longest waiting), never all of them. A receiver waiting in a task on a `Dispatcher`
 /// is resumed on that dispatcher; the producer makes no system call while the loop is busy.
 ///
 /// ``close()`` stops further sends; the elements already queued remain receivable, and
@@ -76,7 +76,7 @@ public final class AsyncChannel<Element: Sendable>: Sendable {
     /// Removes and returns the oldest element, suspending while the channel is empty.
     ///
     /// Returns at once, without suspending, when an element is queued. Callable from any
-    /// task; it runs on the caller's executor and never hops (on a ``Dispatcher`` it stays
+    /// task; it runs on the caller's executor and never hops (on a `Dispatcher` it stays
     /// on the loop thread).
     /// - Returns: the next element.
     /// - Throws: ``ChannelError/closed`` once the channel is closed and drained;
@@ -95,7 +95,7 @@ public final class AsyncChannel<Element: Sendable>: Sendable {
     ///
     /// As ``receive()``, and a ready element is returned at once (no timer, no lock, no clock
     /// read: it costs what ``receive()`` costs). A wait arms one timer: on the caller's loop
-    /// when the task runs on a ``Dispatcher``, else on a shared timeout thread started on
+    /// when the task runs on a `Dispatcher`, else on a shared timeout thread started on
     /// first use. The timer is cancelled as soon as the
     /// wait ends another way. A zero or negative timeout only looks once.
     /// - Returns: the next element.
