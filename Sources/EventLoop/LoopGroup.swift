@@ -87,4 +87,18 @@ public final class LoopGroup: Sendable {
         for dispatcher in dispatchers { dispatcher.stop() }
         for loop in loops { loop.shutdown() }
     }
+
+    /// Stops every loop and waits, suspended, for their threads to end: ``shutdown()`` for a
+    /// task, which must not block its executor's thread meanwhile. Idempotent with
+    /// ``shutdown()``: only the first call of either waits; a later one returns at once.
+    /// Callable from any task, including one on the group's own loops (that loop stops after
+    /// the current job and its thread is detached, as ``shutdown()`` does there).
+    ///
+    /// Cancellation does not interrupt it: the loops are already asked to stop, and the call
+    /// returns once their threads have ended.
+    public func shutdownGracefully() async {
+        guard !shutDownStarted.exchange(true, ordering: .relaxed) else { return }
+        for dispatcher in dispatchers { dispatcher.stop() }
+        for loop in loops { await loop.shutdownGracefully() }
+    }
 }

@@ -57,12 +57,34 @@ public final class LoopThread: Sendable {
     /// or closure running on it) it cannot wait for its own end: it asks the loop to stop
     /// after the current job, detaches the thread and returns.
     public func shutdown() {
-        guard !shutDownStarted.exchange(true, ordering: .relaxed) else { return }
+        guard stopAndElectJoiner() else { return }
+        thread.joinBlocking()
+    }
+
+    /// Stops the loop and waits, suspended, for its thread to end: ``shutdown()`` for a task,
+    /// which must not block its executor's thread while the loop finishes its current job.
+    /// Idempotent with ``shutdown()``: only the first call of either waits; a later one
+    /// returns at once. Callable from any task; called from a task on this very loop it asks
+    /// the loop to stop after the current job, detaches the thread and returns.
+    ///
+    /// Cancellation does not interrupt it: the loop is already asked to stop, and the call
+    /// returns once the thread has ended.
+    public func shutdownGracefully() async {
+        guard stopAndElectJoiner() else { return }
+        await thread.join()
+    }
+
+    /// The common part of both shutdowns: the first caller stops the loop and is elected to
+    /// join the thread, unless it runs on the loop thread itself, which cannot wait for its
+    /// own end: there the thread is detached, and the loop stops after the current job.
+    /// - Returns: whether the caller is to join the thread.
+    private func stopAndElectJoiner() -> Bool {
+        guard !shutDownStarted.exchange(true, ordering: .relaxed) else { return false }
         dispatcher.stop()
-        if thread.isCurrent {
+        guard !thread.isCurrent else {
             thread.detach()
-        } else {
-            thread.joinBlocking()
+            return false
         }
+        return true
     }
 }

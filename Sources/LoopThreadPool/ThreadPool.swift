@@ -189,18 +189,37 @@ public final class ThreadPool: Sendable {
         stopAndJoin(discardingQueued: true)
     }
 
-    /// The common part of both shutdowns: stop (each call, so that a `shutdownNow` after a
-    /// `shutdown` still drops the queue), then the first caller joins, or, on a worker
-    /// thread, detaches.
-    private func stopAndJoin(discardingQueued: Bool) {
+    /// ``shutdown()`` for a task: accepts no more jobs, lets every queued job run, then waits,
+    /// suspended, for the worker threads to end, without blocking the task's executor thread
+    /// meanwhile. Idempotent with ``shutdown()`` and ``shutdownNow()``: only the first call of
+    /// any of them waits; a later one returns at once. Callable from any task; from a job on
+    /// one of the pool's own threads it starts the shutdown and returns, as ``shutdown()``
+    /// does there.
+    ///
+    /// Cancellation does not interrupt it: the pool is already stopping, and the call returns
+    /// once the queued and running jobs have ended and the threads with them.
+    public func shutdownGracefully() async {
+        guard stopAndElectJoiner(discardingQueued: false) else { return }
+        for thread in threads { await thread.join() }
+    }
+
+    /// The common part of every shutdown: stop (each call, so that a `shutdownNow` after a
+    /// `shutdown` still drops the queue), then elect the first caller to join the threads.
+    /// A worker thread cannot join itself, and joining the others could wait on jobs queued
+    /// behind its own: there the threads are detached, to end on their own.
+    /// - Returns: whether the caller is to join the threads.
+    private func stopAndElectJoiner(discardingQueued: Bool) -> Bool {
         core.stop(discardingQueued: discardingQueued)
-        guard !joinStarted.exchange(true, ordering: .relaxed) else { return }
-        if threads.contains(where: \.isCurrent) {
-            // A worker cannot join itself, and joining the others could wait on jobs queued
-            // behind this one: let them all end on their own.
+        guard !joinStarted.exchange(true, ordering: .relaxed) else { return false }
+        guard !threads.contains(where: \.isCurrent) else {
             for thread in threads { thread.detach() }
-        } else {
-            for thread in threads { thread.joinBlocking() }
+            return false
         }
+        return true
+    }
+
+    private func stopAndJoin(discardingQueued: Bool) {
+        guard stopAndElectJoiner(discardingQueued: discardingQueued) else { return }
+        for thread in threads { thread.joinBlocking() }
     }
 }

@@ -61,6 +61,23 @@ struct LoopLifetimeTests {
         }
     }
 
+    /// `shutdownGracefully()` waits suspended for the thread to end: from a task on another
+    /// loop, whose thread stays free meanwhile, and from a task on the loop itself, where it
+    /// detaches instead of waiting for its own end.
+    @Test func anAsyncShutdownJoinsOrOnItsOwnLoopDetaches() async throws {
+        let other = try LoopThread(name: "lt-async-other")
+        defer { other.shutdown() }
+        let loop = try LoopThread(name: "lt-async")
+        await Task(executorPreference: other.dispatcher) { await loop.shutdownGracefully() }.value
+        #expect(loop.dispatcher.isShutDown)  // set at the end of the thread's body: it waited
+        await waitUntil("the kernel to reap lt-async") { !threadNames().contains("lt-async") }
+        await loop.shutdownGracefully()  // idempotent
+        let own = try LoopThread(name: "lt-async-own")
+        await Task(executorPreference: own.dispatcher) { await own.shutdownGracefully() }.value
+        await waitUntil("the detached loop thread to end") { !threadNames().contains("lt-async-own") }
+        #expect(own.dispatcher.isShutDown)
+    }
+
     /// A loop's two descriptors (epoll and the wake eventfd) stay open through `shutdown()`,
     /// because any thread holding the dispatcher may still call `stop()` or post work that
     /// writes the eventfd, and are closed when the last reference to the `Dispatcher` goes.

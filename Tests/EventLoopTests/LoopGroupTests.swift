@@ -78,6 +78,25 @@ struct LoopGroupTests {
         group.shutdown()
     }
 
+    @Test func anAsyncShutdownJoinsEveryLoopWithoutBlockingItsCaller() async throws {
+        let group = try LoopGroup(loops: 3, name: "lg-async")
+        let caller = try LoopThread(name: "lg-caller")
+        defer { caller.shutdown() }
+        await Task(executorPreference: caller.dispatcher) { await group.shutdownGracefully() }.value
+        // Set at the end of each loop thread's body: the call waited for every thread.
+        #expect(group.dispatchers.allSatisfy { $0.isShutDown })
+        await waitUntil("the kernel to reap the lg-async threads") { !aThreadIsNamed("lg-async") }
+        await group.shutdownGracefully()  // idempotent, returns at once
+        group.shutdown()
+    }
+
+    @Test func anAsyncShutdownFromOneOfItsOwnLoopsDoesNotDeadlock() async throws {
+        let group = try LoopGroup(loops: 2, name: "lg-own-async")
+        await Task(executorPreference: group.dispatchers[0]) { await group.shutdownGracefully() }.value
+        await waitUntil("every loop to shut down") { group.dispatchers.allSatisfy { $0.isShutDown } }
+        await waitUntil("every loop thread to end") { !aThreadIsNamed("lg-own-async") }
+    }
+
     @Test func droppingTheGroupShutsItDown() async throws {
         var dispatchers: [Dispatcher] = []
         do {

@@ -1,3 +1,4 @@
+import EventLoop
 import LoopTestSupport
 import LoopUtilities
 import Testing
@@ -48,6 +49,33 @@ struct ThreadPoolShutdownTests {
         await stopper.join()
         #expect(returned.value == 1)
         await waitUntil("the tp-graceful threads to end") { !aThreadIsNamed("tp-graceful") }
+    }
+
+    /// The async shutdown waits for the queued jobs without blocking its executor: a task on
+    /// the same single loop thread runs meanwhile and is what lets the held job finish.
+    @Test func anAsyncGracefulShutdownWaitsSuspendedForTheQueuedJobs() async throws {
+        let (pool, gate, blocker, callers) = try await heldPool("tp-async", queued: 5)
+        let loop = try LoopThread(name: "tpa-loop")
+        defer { loop.shutdown() }
+        let returned = Counter()
+        let stopper = Task(executorPreference: loop.dispatcher) {
+            await pool.shutdownGracefully()
+            returned.store(1)
+        }
+        await waitUntil("the shutdown to begin") { isStopping(pool) }
+        // The loop's only thread is free while the shutdown waits: this task runs on it.
+        await Task(executorPreference: loop.dispatcher) {
+            #expect(returned.value == 0)
+            await #expect(throws: ThreadPoolError.shutDown) { try await pool.run { 0 } }
+            gate.open()
+        }.value
+        await stopper.value
+        #expect(returned.value == 1)
+        #expect(try await blocker.value == -1)
+        for (index, caller) in callers.enumerated() { #expect(try await caller.value == index) }
+        await waitUntil("the kernel to reap the tp-async threads") { !aThreadIsNamed("tp-async") }
+        await pool.shutdownGracefully()  // idempotent, returns at once
+        pool.shutdown()
     }
 
     @Test func anImmediateShutdownFailsTheQueuedCallersAndDropsSubmittedJobs() async throws {
