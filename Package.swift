@@ -21,9 +21,21 @@ let package = Package(
         .executable(name: "pipeline", targets: ["pipeline"]),
         .executable(name: "shared-buffer", targets: ["shared-buffer"]),
     ],
+    traits: [
+        .trait(
+            name: "ServiceLifecycle",
+            description: """
+                LoopThread, LoopGroup and ThreadPool conform to swift-service-lifecycle's \
+                Service, in the LoopChannels module. Off by default: without it a dependent \
+                resolves no other package.
+                """
+        )
+    ],
     dependencies: [
+        // Resolved only when a dependent (or `--traits ServiceLifecycle`) enables the trait.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         // Examples only (the pipeline's SHA-256); the library targets depend on no package.
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3")
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // The C shim: the Linux calls Glibc does not export, and the current-dispatcher slot.
@@ -43,10 +55,17 @@ let package = Package(
         // (threads, parkers, the lock, the spin policy). Named `LoopThreadPool`, not
         // `ThreadPool`, so that its `ThreadPool` type does not shadow the module.
         .target(name: "LoopThreadPool", dependencies: ["LoopUtilities"], swiftSettings: swiftSettings),
-        // The umbrella: no code of its own, it re-exports the four library modules.
+        // The umbrella: it re-exports the four library modules and, with the ServiceLifecycle
+        // trait, makes the loops and the pool swift-service-lifecycle services.
         .target(
             name: "LoopChannels",
-            dependencies: ["EventLoop", "AsyncChannels", "Hatch", "LoopThreadPool"],
+            dependencies: [
+                "EventLoop", "AsyncChannels", "Hatch", "LoopThreadPool",
+                .product(
+                    name: "ServiceLifecycle", package: "swift-service-lifecycle",
+                    condition: .when(traits: ["ServiceLifecycle"])
+                ),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
