@@ -40,10 +40,10 @@
         /// running this is cancelled, then shuts it down (``ThreadPool/shutdownGracefully()``:
         /// the queued jobs run first) and returns once its threads have ended.
         ///
-        /// The threads run from the pool's `init`, not from this call. Put the pool after the
-        /// services that submit to it in the group's list: a `ServiceGroup` shuts its services
-        /// down in reverse order, so they stop sending before the pool stops accepting. Call it
-        /// once, from the task a `ServiceGroup` runs it in.
+        /// The threads run from the pool's `init`, not from this call. List the pool before the
+        /// services that submit to it: a `ServiceGroup` shuts its services down in reverse
+        /// order, so they stop sending before the pool stops accepting. Call it once, from the
+        /// task a `ServiceGroup` runs it in.
         /// - Throws: nothing; cancellation ends the wait and shuts the pool down gracefully.
         public func run() async throws {
             await untilGracefulShutdownOrCancellation()

@@ -10,8 +10,8 @@ import Testing
 @Suite struct ServiceLifecycleTests {
     private let logger = Logger(label: "loopchannels.tests")
 
-    /// The three services, in the order a server lists them: the loops first, the pool that
-    /// they submit to last (a service group shuts down in reverse order).
+    /// The three services, each of its own kind (a server would list itself after them: a
+    /// service group shuts down in reverse order, the last listed first).
     private func services(_ name: String) throws -> (LoopThread, LoopGroup, ThreadPool) {
         (
             try LoopThread(name: "\(name)-lt"), try LoopGroup(loops: 2, name: "\(name)-lg"),
@@ -97,4 +97,24 @@ import Testing
         #expect(allShutDown(loop, group))
         await #expect(throws: ThreadPoolError.shutDown) { try await pool.run { 0 } }
     }
+}
+
+/// The README's service-group example, verbatim apart from the shutdown trigger and the
+/// assertions. Keep both in step.
+@Test func readmeServiceGroupExample() async throws {
+    let loops = try LoopGroup(loops: 2, name: "io")
+    let pool = try ThreadPool(threads: 2, name: "work")
+    let group = ServiceGroup(
+        services: [loops, pool],  // add the server last: the group stops the last one first
+        gracefulShutdownSignals: [.sigterm, .sigint],
+        logger: Logger(label: "server")
+    )
+    let running = Task { try await group.run() }  // returns once SIGTERM or SIGINT has shut everything down
+    await group.triggerGracefulShutdown()
+    try await running.value
+    #expect(loops.dispatchers.allSatisfy { $0.isShutDown })
+    await #expect(throws: ThreadPoolError.shutDown) { try await pool.run { 0 } }
+    // The group ignored both signals to read them through Dispatch; give them back.
+    signal(SIGTERM, SIG_DFL)
+    signal(SIGINT, SIG_DFL)
 }
