@@ -112,7 +112,7 @@ enum LineLoadClient {
 
     private static func sendAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> String? {
         var offset = 0
-        while offset < bytes.count {
+        while offset < bytes.count {  // offset < count: the pointer stays inside `bytes`
             let count = send(fd, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
             if count > 0 {
                 offset += count
@@ -131,7 +131,10 @@ private struct ReplyReader {
         case failure(String)
     }
 
+    /// The caller's buffer; valid for as long as this reader is used.
     let buffer: UnsafeMutableRawBufferPointer
+    /// 0 <= start <= end <= buffer.count: `buffer[start..<end]` holds the bytes received
+    /// and not yet consumed.
     var start = 0
     var end = 0
 
@@ -155,6 +158,7 @@ private struct ReplyReader {
                 end = 0
             } else if end == buffer.count {
                 guard start > 0 else { return .failure("a reply line longer than \(buffer.count) bytes") }
+                // A memmove: the ranges may overlap.
                 buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[start..<end]))
                 end -= start
                 start = 0

@@ -104,6 +104,8 @@ final class LoopLineServer: Sendable {
         var output: [UInt8] = []
         output.reserveCapacity(4096)
         while true {
+            // held < input.count (compaction below leaves at most maxLineLength bytes), so the
+            // read targets the free tail of the buffer and `space` > 0.
             let space = input.count - held
             let count = input.withUnsafeMutableBytes { read(fd, $0.baseAddress! + held, space) }
             if count > 0 {
@@ -128,6 +130,8 @@ final class LoopLineServer: Sendable {
                     start = held
                 }
                 if start > 0 {
+                    // start <= held <= input.count: move the partial line to the front
+                    // (copyMemory is a memmove, so the ranges may overlap).
                     input.withUnsafeMutableBytes { bytes in
                         bytes.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[start..<held]))
                     }
@@ -173,7 +177,7 @@ final class LoopLineServer: Sendable {
     /// - Returns: false when the connection failed.
     private static func write(_ bytes: [UInt8], to fd: Int32, on dispatcher: Dispatcher) async -> Bool {
         var offset = 0
-        while offset < bytes.count {
+        while offset < bytes.count {  // offset < count: the pointer stays inside the array
             let count = bytes.withUnsafeBytes {
                 send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL))
             }
