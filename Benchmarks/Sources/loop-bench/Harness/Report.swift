@@ -4,11 +4,15 @@ import Glibc
 /// JSON list that `plot.py` and other tools read.
 enum Report {
     /// A Markdown table of `measurements`, with each scenario's `× ref` column relative to
-    /// its reference implementation, and the implementations' notes as footnotes.
+    /// its reference implementation, and the implementations' notes as footnotes. When a
+    /// row has latency percentiles, the table gains operations per second and the p50 and
+    /// p99 latency columns.
     static func table(_ measurements: [Measurement], scenarios: [Scenario]) -> String {
+        let timed = measurements.contains { $0.p99Ns != nil && $0.failure == nil }
         var lines = [
-            "| scenario | impl | ns/op (median) | min | max | × ref | allocs/op | syscalls/op |",
-            "|---|---|---:|---:|---:|---:|---:|---:|",
+            "| scenario | impl | ns/op (median) | min | max | × ref | allocs/op | syscalls/op |"
+                + (timed ? " ops/s | p50 ns | p99 ns |" : ""),
+            "|---|---|---:|---:|---:|---:|---:|---:|" + (timed ? "---:|---:|---:|" : ""),
         ]
         var notes: [String] = []
         for scenario in scenarios {
@@ -23,15 +27,23 @@ enum Report {
                 }
                 if row.implementation == scenario.reference { name += " (ref)" }
                 if let failure = row.failure {
-                    lines.append("| \(scenario.name) | \(name) | failed: \(failure) | | | | | |")
+                    lines.append(
+                        "| \(scenario.name) | \(name) | failed: \(failure) | | | | | |" + (timed ? " | | |" : ""))
                     continue
                 }
                 let ratio = reference.map { format(row.nsPerOp / $0.nsPerOp, significant: 3) + "×" } ?? "–"
-                let cells = [
+                var cells = [
                     scenario.name, name, format(row.nsPerOp, significant: 4), format(row.minNs, significant: 4),
                     format(row.maxNs, significant: 4), ratio, row.allocsPerOp.map { format($0, decimals: 3) } ?? "–",
                     row.syscallsPerOp.map { format($0, decimals: 4) } ?? "–",
                 ]
+                if timed {
+                    cells += [
+                        row.p99Ns == nil ? "–" : format(1e9 / row.nsPerOp, significant: 4),
+                        row.p50Ns.map { format($0, significant: 4) } ?? "–",
+                        row.p99Ns.map { format($0, significant: 4) } ?? "–",
+                    ]
+                }
                 lines.append("| " + cells.joined(separator: " | ") + " |")
             }
         }
@@ -40,11 +52,12 @@ enum Report {
     }
 
     /// The JSON list `[{"scenario", "impl", "ops_per_run", "ns_per_op", "min_ns", "max_ns",
-    /// "allocs_per_op", "syscalls_per_op"}]`; failed implementations are left out, unmeasured
-    /// figures are null.
+    /// "allocs_per_op", "syscalls_per_op"}]`, plus `"p50_ns"` and `"p99_ns"` for
+    /// implementations that time each operation; failed implementations are left out,
+    /// unmeasured figures are null.
     static func json(_ measurements: [Measurement]) -> String {
         let objects = measurements.filter { $0.failure == nil }.map { row in
-            let fields = [
+            var fields = [
                 "\"scenario\": \(quoted(row.scenario))",
                 "\"impl\": \(quoted(row.implementation))",
                 "\"ops_per_run\": \(row.operations)",
@@ -54,6 +67,9 @@ enum Report {
                 "\"allocs_per_op\": \(number(row.allocsPerOp))",
                 "\"syscalls_per_op\": \(number(row.syscallsPerOp))",
             ]
+            if row.p50Ns != nil || row.p99Ns != nil {
+                fields += ["\"p50_ns\": \(number(row.p50Ns))", "\"p99_ns\": \(number(row.p99Ns))"]
+            }
             return "  {" + fields.joined(separator: ", ") + "}"
         }
         return "[\n" + objects.joined(separator: ",\n") + "\n]\n"

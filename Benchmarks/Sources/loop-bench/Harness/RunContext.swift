@@ -20,6 +20,14 @@ final class RunContext {
         var elapsed: Duration
         var allocations: Int?
         var syscalls: Int
+        /// The run's latency percentiles, for implementations that time each operation.
+        var latency: Latency?
+    }
+
+    /// Percentiles of one run's per-operation latencies, in nanoseconds.
+    struct Latency {
+        var p50: Double
+        var p99: Double
     }
 
     init(operations: Int, environment: BenchEnvironment) {
@@ -42,6 +50,19 @@ final class RunContext {
         let allocations = AllocationCounter.stop()
         let syscalls = environment.dispatcherSyscalls() - syscallsBefore
         sample = Sample(elapsed: elapsed, allocations: allocations, syscalls: syscalls)
+    }
+
+    /// Records the latencies of this run's operations, in nanoseconds, for the p50 and p99
+    /// columns (nearest rank). Call it after ``measure(_:)``, with the latencies it timed.
+    func recordLatencies(_ nanoseconds: [Int64]) {
+        precondition(sample != nil, "recordLatencies(_:) comes after measure(_:)")
+        guard !nanoseconds.isEmpty else { return }
+        let sorted = nanoseconds.sorted()
+        func percentile(_ fraction: Double) -> Double {
+            let rank = Int((fraction * Double(sorted.count)).rounded(.up))
+            return Double(sorted[min(sorted.count, max(1, rank)) - 1])
+        }
+        sample?.latency = Latency(p50: percentile(0.50), p99: percentile(0.99))
     }
 }
 

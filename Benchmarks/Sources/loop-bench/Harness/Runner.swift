@@ -65,6 +65,10 @@ struct Measurement: Sendable {
     let allocsPerOp: Double?
     /// Median system calls per operation; nil when not measurable in-process.
     let syscallsPerOp: Double?
+    /// Medians over the runs of each run's 50th and 99th latency percentile, in
+    /// nanoseconds; nil for implementations that do not time single operations.
+    let p50Ns: Double?
+    let p99Ns: Double?
     /// Why the implementation stopped, if it failed; its figures are then meaningless.
     let failure: String?
 
@@ -84,6 +88,10 @@ struct Measurement: Sendable {
         maxNs = nanoseconds.last ?? .nan
         let allocations = samples.compactMap { $0.allocations.map { Double($0) / perOp } }
         allocsPerOp = allocations.count == samples.count ? Self.median(allocations.sorted()) : nil
+        let latencies = samples.compactMap(\.latency)
+        let timed = !latencies.isEmpty && latencies.count == samples.count
+        p50Ns = timed ? Self.median(latencies.map(\.p50).sorted()) : nil
+        p99Ns = timed ? Self.median(latencies.map(\.p99).sorted()) : nil
         switch implementation.syscalls {
         case .dispatcherCounters:
             syscallsPerOp = Self.median(samples.map { Double($0.syscalls) / perOp }.sorted())

@@ -84,6 +84,7 @@ extension Scenario {
             .selectWakeCrossThread(environment),
             .selectTimeout(environment),
             .timers10k(environment),
+            .serverLines(environment),
         ]
     }
 }
