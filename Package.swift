@@ -50,7 +50,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "loop-server",
-            dependencies: ["EventLoop", "AsyncChannels", "Hatch", "ExampleSupport", "LoopUtilities"],
+            dependencies: ["EventLoop", "AsyncChannels", "LoopThreadPool", "LoopUtilities"],
             path: "Examples/loop-server",
             exclude: ["README.md"],
             swiftSettings: swiftSettings

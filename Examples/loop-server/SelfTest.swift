@@ -1,4 +1,3 @@
-import ExampleSupport
 import Glibc
 import LoopUtilities
 import Synchronization
@@ -32,8 +31,8 @@ final class SelfTest: Sendable {
         let accepted = server.statistics.accepted.load(ordering: .relaxed)
         check(accepted == expected, "the server accepted \(accepted) connections, expected \(expected)")
         check(server.statistics.writeWaits.load(ordering: .relaxed) > 0, "no write ever waited for writability")
-        let discarded = server.pool.discarded.load(ordering: .relaxed)
-        check(discarded > 0, "no result of a reset connection was discarded")
+        checkRoundRobin()
+        checkEveryRequestAccountedFor()
         newClientStillServed()
         waitForNoOpenConnections("after the new client")
         await gracefulStop(serving: serving)
@@ -132,6 +131,34 @@ final class SelfTest: Sendable {
 
     // MARK: After the concurrent phase
 
+    /// The acceptor hands connections to the loops in turn: their counts differ by at most 1.
+    private func checkRoundRobin() {
+        let served = server.loops.map { $0.served.load(ordering: .relaxed) }
+        check(
+            served.count >= 2 && served.max()! - served.min()! <= 1,
+            "connections per loop \(served): not handed out round robin over at least 2 loops")
+    }
+
+    /// Every prime request was answered, or computed and its result discarded, or never
+    /// computed at all; a worker computed exactly the answered and discarded ones, so a job
+    /// cancelled before it started never ran. Called once no connection is open, so every
+    /// count is final (see `Server.Statistics.open`).
+    private func checkEveryRequestAccountedFor() {
+        let statistics = server.statistics
+        let requests = statistics.requests.load(ordering: .relaxed)
+        let computed = statistics.computed.load(ordering: .relaxed)
+        let answered = statistics.answered.load(ordering: .relaxed)
+        let discarded = statistics.discarded.load(ordering: .relaxed)
+        let skipped = statistics.skipped.load(ordering: .relaxed)
+        check(
+            requests == answered + discarded + skipped,
+            "\(requests) requests != \(answered) answered + \(discarded) discarded + \(skipped) never computed")
+        check(
+            computed == answered + discarded,
+            "\(computed) computed != \(answered) answered + \(discarded) discarded: a cancelled job ran")
+        check(discarded + skipped > 0, "the reset connections left no result discarded and no request uncomputed")
+    }
+
     private func newClientStillServed() {
         guard let client = connect("new client") else { return }
         for n in [1, 2, 1_000] {
@@ -157,6 +184,7 @@ final class SelfTest: Sendable {
         await serving.value
         let open = server.statistics.open.load(ordering: .relaxed)
         check(open == 0, "\(open) connections open after serve() returned")
+        checkEveryRequestAccountedFor()
         check(Socket.probe(port: server.port) == false, "the listener still accepts after the stop")
     }
 
@@ -173,10 +201,11 @@ final class SelfTest: Sendable {
 
     private func waitForNoOpenConnections(_ when: String) {
         let deadline = ContinuousClock.now + .seconds(10)
-        while server.statistics.open.load(ordering: .relaxed) != 0 && ContinuousClock.now < deadline {
+        // Acquiring: see `Server.Statistics.open`; the checks that follow read the counts.
+        while server.statistics.open.load(ordering: .acquiring) != 0 && ContinuousClock.now < deadline {
             sleep(for: .milliseconds(5))
         }
-        let open = server.statistics.open.load(ordering: .relaxed)
+        let open = server.statistics.open.load(ordering: .acquiring)
         check(open == 0, "\(open) connections still open \(when)")
     }
 
