@@ -57,7 +57,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "thread-pool",
-            dependencies: ["EventLoop", "AsyncChannels", "Hatch", "ExampleSupport"],
+            dependencies: ["EventLoop", "LoopThreadPool"],
             path: "Examples/thread-pool",
             exclude: ["README.md"],
             swiftSettings: swiftSettings
