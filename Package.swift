@@ -65,7 +65,7 @@ let package = Package(
         .executableTarget(
             name: "pipeline",
             dependencies: [
-                "EventLoop", "AsyncChannels", "Hatch", "ExampleSupport", "LoopUtilities",
+                "EventLoop", "AsyncChannels", "LoopThreadPool", "LoopUtilities",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Examples/pipeline",
