@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "LoopThreadPool", dependencies: ["LoopUtilities"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "loop-demo",
-            dependencies: ["EventLoop", "AsyncChannels", "Hatch", "ExampleSupport"],
+            dependencies: ["EventLoop", "Hatch", "LoopThreadPool"],
             path: "Examples/loop-demo",
             exclude: ["README.md"],
             swiftSettings: swiftSettings
@@ -74,15 +74,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "shared-buffer",
-            dependencies: ["EventLoop", "AsyncChannels", "Hatch", "ExampleSupport", "LoopUtilities"],
+            dependencies: ["EventLoop", "AsyncChannels", "LoopUtilities"],
             path: "Examples/shared-buffer",
             exclude: ["README.md"],
-            swiftSettings: swiftSettings
-        ),
-        .target(
-            name: "ExampleSupport",
-            dependencies: ["AsyncChannels", "LoopUtilities"],
-            path: "Examples/Support",
             swiftSettings: swiftSettings
         ),
         .target(
