@@ -32,11 +32,8 @@ final class Server: Sendable {
         var pipelineDepth = 32
     }
 
-    /// What the server has done so far. Readable from any thread.
-    ///
-    /// Every counter is a relaxed tally, except ``open``: its decrement is the last thing a
-    /// connection does, so a reader that sees it reach 0 with an acquiring load sees every
-    /// count of those connections.
+    /// What the server has done so far. Readable from any thread. Every counter is a relaxed
+    /// tally, except ``open`` (see there).
     final class Statistics: Sendable {
         let accepted = Atomic<Int>(0)
         /// Connections accepted and not yet closed. Decremented with releasing ordering, and
