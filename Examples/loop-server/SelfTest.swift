@@ -10,7 +10,7 @@ final class SelfTest: Sendable {
     let clientCount = 100
     let requestsPerClient = 100
     /// Requests ask for primes 1...smallN: the self-test checks plumbing, not CPU speed.
-    let smallN = 2_000
+    let smallN = 1_000
     /// The request in flight when the graceful stop begins.
     let stopN = 20_000
     let primes: [Int]
@@ -110,16 +110,26 @@ final class SelfTest: Sendable {
         }
     }
 
-    /// Sends 5,000 requests at once and reads nothing for a while through a tiny receive
-    /// buffer: the server's writes hit EAGAIN and must wait for writability.
+    /// Sends 1,000 malformed lines and 5,000 requests at once and reads nothing for a while
+    /// through a tiny receive buffer: the server's writes hit EAGAIN and must wait for
+    /// writability.
     private func slowReader() {
         guard let client = connect("slow reader", receiveBuffer: 2_048) else { return }
+        // The error lines come first: they need no worker, so their 39 KB fill the socket
+        // buffers at once, however slowly a loaded machine computes primes.
+        let malformed = 1_000
         let ns = (0..<5_000).map { 1 + ($0 &* 37) % smallN }
-        client.send(ns.map { "\($0)\n" }.joined())
+        client.send(String(repeating: "0\n", count: malformed) + ns.map { "\($0)\n" }.joined())
         // Read nothing until the server has had to wait for writability (at most 10 s).
         let deadline = ContinuousClock.now + .seconds(10)
         while server.statistics.writeWaits.load(ordering: .relaxed) == 0 && ContinuousClock.now < deadline {
             sleep(for: .milliseconds(5))
+        }
+        for _ in 0..<malformed {
+            let reply = client.readLine()
+            guard check(reply?.hasPrefix("error: ") == true, "slow reader: 0 got \(reply.debugDescription)") else {
+                return
+            }
         }
         for n in ns {
             let reply = client.readLine()
