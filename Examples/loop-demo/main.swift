@@ -42,8 +42,8 @@ let answers = try await Task(executorPreference: dispatcher) { () throws -> [Int
     var pending: [HatchReceiver<Int>] = []
     for id in 0..<jobCount {
         let (reply, answer) = makeOneshot(of: Int.self)
-        let limit = limit(forJob: id)
-        try pool.submit { _ = try? reply.trySend(countPrimes(below: limit)) }
+        let jobLimit = limit(forJob: id)
+        try pool.submit { _ = try? reply.trySend(countPrimes(below: jobLimit)) }
         pending.append(answer)
     }
     // Await the answers in submission order, on the loop thread.

@@ -39,7 +39,7 @@ func runJobs(
         report.values.reserveCapacity(jobCount)
         try await withThrowingTaskGroup(of: (id: Int, value: Int, onLoop: Bool).self) { jobs in
             var submitted = 0
-            /// Results that arrived before an earlier job's, by job id.
+            // Results that arrived before an earlier job's, by job id.
             var early: [Int: Int] = [:]
             while report.order.count < jobCount {
                 // Submit until the window is full: submitted and not yet printed.
