@@ -70,21 +70,21 @@ let package = Package(
         ),
         .executableTarget(
             name: "loop-demo",
-            dependencies: ["EventLoop", "AsyncChannels", "Hatch", "ExampleSupport"],
+            dependencies: ["EventLoop", "Hatch", "LoopThreadPool"],
             path: "Examples/loop-demo",
             exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "loop-server",
-            dependencies: ["EventLoop", "AsyncChannels", "Hatch", "ExampleSupport", "LoopUtilities"],
+            dependencies: ["EventLoop", "AsyncChannels", "LoopThreadPool", "LoopUtilities"],
             path: "Examples/loop-server",
             exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "thread-pool",
-            dependencies: ["EventLoop", "AsyncChannels", "Hatch", "ExampleSupport"],
+            dependencies: ["EventLoop", "LoopThreadPool"],
             path: "Examples/thread-pool",
             exclude: ["README.md"],
             swiftSettings: swiftSettings
@@ -92,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "pipeline",
             dependencies: [
-                "EventLoop", "AsyncChannels", "Hatch", "ExampleSupport", "LoopUtilities",
+                "EventLoop", "AsyncChannels", "LoopThreadPool", "LoopUtilities",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Examples/pipeline",
@@ -101,15 +101,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "shared-buffer",
-            dependencies: ["EventLoop", "AsyncChannels", "Hatch", "ExampleSupport", "LoopUtilities"],
+            dependencies: ["EventLoop", "AsyncChannels", "LoopUtilities"],
             path: "Examples/shared-buffer",
             exclude: ["README.md"],
-            swiftSettings: swiftSettings
-        ),
-        .target(
-            name: "ExampleSupport",
-            dependencies: ["AsyncChannels", "LoopUtilities"],
-            path: "Examples/Support",
             swiftSettings: swiftSettings
         ),
         .target(

@@ -1,12 +1,12 @@
 // loop-demo: plain worker threads and a task on an event loop hand work back and forth.
 //
-// The loop task submits jobs into an AsyncChannel; plain pthreads take them with the
-// blocking `receiveSync`, compute, and answer through a oneshot hatch that the loop task awaits.
-// Every answer wakes the loop through its dispatcher's inbox: no polling, no hops.
-import AsyncChannels
+// The loop task submits jobs to a ThreadPool; its plain threads compute and answer through
+// a oneshot hatch each, which the loop task awaits in submission order. Every answer wakes
+// the loop through its dispatcher's inbox: no polling, no hops.
 import EventLoop
 import Glibc
 import Hatch
+import LoopThreadPool
 
 let arguments = CommandLine.arguments.dropFirst()
 if arguments.contains("--help") {
@@ -32,17 +32,18 @@ let jobCount = option("--jobs", default: 2000)
 let workerCount = option("--workers", default: 4)
 
 let loop = try LoopThread(name: "demo-loop")
-let jobs = AsyncChannel<Job>()
-let workers = startWorkers(count: workerCount, jobs: jobs)
+let pool = try ThreadPool(threads: workerCount, name: "demo-worker")
 let dispatcher = loop.dispatcher
 
 let started = ContinuousClock.now
 let answers = try await Task(executorPreference: dispatcher) { () throws -> [Int] in
-    // Submit everything first; each job carries the sending half of its own oneshot.
+    // Submit everything first: `submit` never waits, and each job carries the sending half
+    // of its own oneshot, so no task per job is needed to hold its result.
     var pending: [HatchReceiver<Int>] = []
     for id in 0..<jobCount {
         let (reply, answer) = makeOneshot(of: Int.self)
-        try jobs.send(Job(id: id, limit: 2_000 + (id % 50) * 400, reply: reply))
+        let jobLimit = limit(forJob: id)
+        try pool.submit { _ = try? reply.trySend(countPrimes(below: jobLimit)) }
         pending.append(answer)
     }
     // Await the answers in submission order, on the loop thread.
@@ -55,21 +56,20 @@ let answers = try await Task(executorPreference: dispatcher) { () throws -> [Int
 }.value
 let elapsed = ContinuousClock.now - started
 
-jobs.close()
-workers.join()
+pool.shutdown()
 let counters = dispatcher.counters
 loop.shutdown()
 
 print("\(jobCount) jobs on \(workerCount) plain threads, answered to one loop task in \(elapsed)")
 for id in [0, 1, 10, 25, 49] where id < jobCount {
-    print("  job \(id): \(answers[id]) primes below \(2_000 + (id % 50) * 400)")
+    print("  job \(id): \(answers[id]) primes below \(limit(forJob: id))")
 }
 print(
     "loop: \(counters.jobsRun) jobs run, \(counters.epollWaits) epoll waits, \(counters.eventfdWrites) eventfd writes")
 
 if selfTest {
     // Reference: a sieve up to the largest limit, then prefix counts.
-    let largest = 2_000 + 49 * 400
+    let largest = limit(forJob: 49)
     var composite = [Bool](repeating: false, count: largest + 1)
     var below = [Int](repeating: 0, count: largest + 1)
     var running = 0
@@ -84,7 +84,7 @@ if selfTest {
             }
         }
     }
-    let wrong = (0..<jobCount).filter { answers[$0] != below[2_000 + ($0 % 50) * 400] }
+    let wrong = (0..<jobCount).filter { answers[$0] != below[limit(forJob: $0)] }
     guard answers.count == jobCount, wrong.isEmpty else {
         print("self-test FAILED: \(wrong.count) wrong answers, first at job \(wrong.first ?? -1)")
         exit(1)

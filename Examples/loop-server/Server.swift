@@ -1,30 +1,25 @@
-import AsyncChannels
 import EventLoop
 import Glibc
-import Hatch
+import LoopThreadPool
 import Synchronization
 
-/// A line-protocol TCP server on one event loop: each line `n` is answered with the `n`-th
-/// prime, computed on a pool of plain worker threads.
+/// A line-protocol TCP server on a group of event loops: each line `n` is answered with the
+/// `n`-th prime, computed on a thread pool.
 ///
-/// All socket I/O happens on the loop, on non-blocking descriptors driven by
-/// `Dispatcher.waitReadable`/`waitWritable`: one task accepts; per connection, a reader task
-/// splits the bytes into lines and submits each request to the ``PrimeWorkers`` through an
-/// `AsyncChannel`, and a writer task awaits each answer on its oneshot hatch, in request
-/// order, and writes it back, coping with partial reads and writes.
+/// One task accepts on one listener and hands each connection to the next loop of a
+/// `LoopGroup`, round robin; from then on everything of that connection happens on that
+/// loop (see ``LoopConnections``). All socket I/O is non-blocking, driven by
+/// `Dispatcher.waitReadable`/`waitWritable`; the CPU work goes to a `ThreadPool` with
+/// `run`, which resumes the connection's task on its own loop.
 ///
-/// Lifecycle: create it (binds the listener and starts the workers), run ``serve()`` in a
-/// task on the dispatcher, call ``stop()`` from anywhere (a signal thread, a test), and when
-/// `serve()` has returned call ``shutdownWorkers()`` from a plain thread.
-///
-/// Loop-owned: the stored properties marked so are touched only on the dispatcher's thread.
-final class Server: @unchecked Sendable {
+/// Lifecycle: create it (binds the listener), run ``serve()`` in a task, call ``stop()``
+/// from anywhere (a signal's task, a test); `serve()` returns once every connection is
+/// closed. The group and the pool belong to the caller, who shuts them down afterwards.
+final class Server: Sendable {
     /// How to run a server.
     struct Configuration: Sendable {
         /// The port on 127.0.0.1; 0 picks a free one (see ``Server/port``).
         var port: UInt16 = 0
-        /// How many plain worker threads compute answers.
-        var workers = 4
         /// How long a graceful stop waits for in-flight requests before cancelling them.
         var drainTimeout = Duration.seconds(5)
         /// `SO_SNDBUF` for accepted sockets, when set (the self-test shrinks it to force
@@ -32,13 +27,31 @@ final class Server: @unchecked Sendable {
         var sendBuffer: Int32? = nil
         /// The longest request line accepted.
         var maxLineLength = 1024
+        /// The most parsed requests a connection queues ahead of its writer: a client that
+        /// pipelines more stops being read, and TCP pushes back on it.
+        var pipelineDepth = 32
     }
 
-    /// What the server has done so far. Readable from any thread.
+    /// What the server has done so far. Readable from any thread. Every counter is a relaxed
+    /// tally, except ``open`` (see there).
     final class Statistics: Sendable {
         let accepted = Atomic<Int>(0)
+        /// Connections accepted and not yet closed. Decremented with releasing ordering, and
+        /// every other change to it is a read-modify-write, so an acquiring load that reads
+        /// 0 sees everything each closed connection did before it closed.
         let open = Atomic<Int>(0)
+        /// Prime requests queued for a connection's writer.
+        let requests = Atomic<Int>(0)
+        /// Prime requests a pool worker computed (counted on the worker thread).
+        let computed = Atomic<Int>(0)
+        /// Answers written.
         let answered = Atomic<Int>(0)
+        /// Answers computed but never written: the client reset, the write failed, or the
+        /// stop ran out of time.
+        let discarded = Atomic<Int>(0)
+        /// Prime requests of closed connections that no worker computed: cancelled before a
+        /// worker took the job, or still queued behind it.
+        let skipped = Atomic<Int>(0)
         let errorLines = Atomic<Int>(0)
         /// Writes that hit `EAGAIN` and waited for `waitWritable`.
         let writeWaits = Atomic<Int>(0)
@@ -47,36 +60,38 @@ final class Server: @unchecked Sendable {
     }
 
     let configuration: Configuration
-    let dispatcher: Dispatcher
+    /// The loops that serve the connections; the first also runs the acceptor.
+    let group: LoopGroup
+    /// The threads that compute the answers.
+    let pool: ThreadPool
     /// The port the listener is bound to.
     let port: UInt16
-    let statistics = Statistics()
-    let pool: PrimeWorkers
+    let statistics: Statistics
+    /// The connections of each loop, in the order of `group.dispatchers`.
+    let loops: [LoopConnections]
+    /// `loops` by the identity of their dispatcher, to find the one `group.next()` picked.
+    private let loopsByDispatcher: [ObjectIdentifier: LoopConnections]
     private let listener: Int32
     private let stopRequested: ThreadSignal
 
-    /// One connection's task and whether it is idle, waiting for a request. Loop-owned.
-    private final class Connection: @unchecked Sendable {
-        var task: Task<Void, Never>?  // loop thread only
-        var writer: Task<Void, Never>?  // loop thread only
-        var isIdle = false  // loop thread only
-    }
-    /// Open connections by descriptor. Loop thread only.
-    private var connections: [Int32: Connection] = [:]
-    /// Set when a stop begins: connections finish the request in hand, then close. Loop
-    /// thread only.
-    private var draining = false
-
-    /// Binds the listener and starts the worker threads; the server accepts nothing until
-    /// ``serve()`` runs.
+    /// Binds the listener; the server accepts nothing until ``serve()`` runs.
+    /// - Parameters:
+    ///   - group: the loops that serve the connections, one connection on one loop.
+    ///   - pool: the threads that compute the answers.
     /// - Throws: ``SocketError`` when the port cannot be bound; `LoopError` when the stop
     ///   signal cannot be created.
-    init(_ configuration: Configuration, on dispatcher: Dispatcher) throws {
+    init(_ configuration: Configuration, group: LoopGroup, pool: ThreadPool) throws {
         self.configuration = configuration
-        self.dispatcher = dispatcher
-        (listener, port) = try Socket.listen(port: configuration.port)
+        self.group = group
+        self.pool = pool
         stopRequested = try ThreadSignal()
-        pool = PrimeWorkers(count: configuration.workers)
+        (listener, port) = try Socket.listen(port: configuration.port)
+        let statistics = Statistics()
+        self.statistics = statistics
+        loops = group.dispatchers.map { dispatcher in
+            LoopConnections(on: dispatcher, configuration: configuration, statistics: statistics, pool: pool)
+        }
+        loopsByDispatcher = Dictionary(uniqueKeysWithValues: loops.map { (ObjectIdentifier($0.dispatcher), $0) })
     }
 
     /// Asks a running ``serve()`` to stop gracefully. Callable from any thread; never blocks.
@@ -85,49 +100,39 @@ final class Server: @unchecked Sendable {
     }
 
     /// Accepts and serves connections until ``stop()``, then stops gracefully: closes the
-    /// listener, lets every connection finish the request in hand (up to
+    /// listener, lets every connection finish the requests it has read (up to
     /// `drainTimeout`, then cancels it), and returns when every connection is closed.
     ///
-    /// Call it once, from a task running on ``dispatcher``.
+    /// Call it once, from any task.
     func serve() async {
-        precondition(dispatcher.inLoop, "serve() runs on the server's dispatcher")
-        let acceptor = Task(executorPreference: dispatcher) { [self] in await acceptConnections() }
+        let acceptingLoop = group.dispatchers[0]
+        let acceptor = Task(executorPreference: acceptingLoop) { [self] in await acceptConnections(on: acceptingLoop) }
         try? await stopRequested.wait()
 
-        draining = true
         acceptor.cancel()
         await acceptor.value
-        for connection in connections.values where connection.isIdle {
-            connection.task?.cancel()  // nothing in hand: wake it from waitReadable
-        }
-        let deadline = dispatcher.schedule(after: configuration.drainTimeout) { [self] in
-            for connection in connections.values {
-                connection.task?.cancel()
-                connection.writer?.cancel()
+        // The acceptor posted every hand-off before it ended, and a loop runs what was posted
+        // to it in that order: each loop has opened all its connections before it drains.
+        await withTaskGroup(of: Void.self) { drains in
+            for connections in loops {
+                drains.addTask(executorPreference: connections.dispatcher) { await connections.drain() }
             }
         }
-        while let connection = connections.values.first, let task = connection.task {
-            await task.value  // the task removes itself
-        }
-        deadline.cancel()
         stopRequested.close()
-    }
-
-    /// Joins the worker threads; call it from a plain thread once ``serve()`` has returned.
-    func shutdownWorkers() {
-        pool.shutdown()
     }
 
     // MARK: Accepting
 
-    private func acceptConnections() async {
+    /// The one acceptor: accepts until cancelled and hands each connection to the loop
+    /// `group.next()` names. Runs on `dispatcher`, the loop it waits on.
+    private func acceptConnections(on dispatcher: Dispatcher) async {
         defer { close(listener) }
         while !Task.isCancelled {
             // Glibc's module does not export accept4: accept, then make it non-blocking.
             let fd = accept(listener, nil, nil)
             if fd >= 0 {
                 Socket.makeNonBlocking(fd)
-                open(fd)
+                handOff(fd)
                 continue
             }
             switch errno {
@@ -146,137 +151,16 @@ final class Server: @unchecked Sendable {
         }
     }
 
-    private func open(_ fd: Int32) {
+    /// Gives `fd` to the next loop: one cross-loop hop per connection, none per request.
+    private func handOff(_ fd: Int32) {
         if let bytes = configuration.sendBuffer { Socket.setSendBuffer(fd, bytes: bytes) }
         statistics.accepted.add(1, ordering: .relaxed)
         statistics.open.add(1, ordering: .relaxed)
-        let connection = Connection()
-        connections[fd] = connection
-        // The task's first job runs after this one: it finds its entry in `connections`.
-        connection.task = Task(executorPreference: dispatcher) { [self] in await serve(fd, connection) }
-    }
-
-    // MARK: One connection
-
-    /// A reply in the order its request arrived: ready now, or being computed by a worker.
-    private enum Reply: Sendable {
-        case ready(String)
-        case computing(HatchReceiver<Int>)
-    }
-
-    /// The connection's reading half, and then its cleanup. It submits each request line to
-    /// the workers at once and queues the reply for the writing half, so a client may
-    /// pipeline; the queue is bounded, so a client that sends faster than it reads stops
-    /// being read (TCP pushes back on it).
-    private func serve(_ fd: Int32, _ connection: Connection) async {
-        let replies = try! BoundedAsyncChannel<Reply>(capacity: 32)  // capacity is valid
-        let writer = Task(executorPreference: dispatcher) { [self] in await writeReplies(replies, to: fd) }
-        connection.writer = writer
-        let peerReset = await readRequests(fd, connection, into: replies)
-        if peerReset {
-            // Nobody will read the answers: stop waiting for them. Dropping their receivers
-            // makes the workers discard the results (or skip jobs not yet started).
-            writer.cancel()
+        let dispatcher = group.next()
+        guard let connections = loopsByDispatcher[ObjectIdentifier(dispatcher)] else {
+            preconditionFailure("group.next() returned a dispatcher that is not in group.dispatchers")
         }
-        replies.close()  // the writer answers what is queued, then ends
-        await writer.value
-        // Forget the descriptor before closing it: accept may reuse the number at once.
-        connections[fd] = nil
-        close(fd)
-        statistics.open.subtract(1, ordering: .relaxed)
-    }
-
-    /// Reads and submits request lines until end of stream, a reset, a stop, or a writer
-    /// that gave up. - Returns: true when the peer reset the connection.
-    private func readRequests(_ fd: Int32, _ connection: Connection, into replies: BoundedAsyncChannel<Reply>) async
-        -> Bool
-    {
-        var reader = LineReader(maxLength: configuration.maxLineLength)
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            while let line = reader.next() {
-                do { try await replies.send(submit(line)) } catch { return false }  // writer gone, or cancelled
-            }
-            if reader.isFinished || draining { return false }
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count > 0 {
-                chunk.withUnsafeBytes { reader.append(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
-            } else if count == 0 {
-                reader.finish()  // the client closed its side: answer what it sent, then close
-            } else if errno == EAGAIN || errno == EWOULDBLOCK {
-                connection.isIdle = true  // no request in hand: a stop may cancel this wait
-                defer { connection.isIdle = false }
-                do { try await dispatcher.waitReadable(fd) } catch { return false }  // cancelled: stopping
-            } else if errno != EINTR {
-                statistics.resets.add(1, ordering: .relaxed)
-                return true
-            }
-        }
-    }
-
-    /// The reply to one request line: an error line now, or a job handed to the workers.
-    private func submit(_ line: LineReader.Line) -> Reply {
-        let request: Request
-        switch line {
-        case .tooLong: request = .malformed("line longer than \(configuration.maxLineLength) bytes")
-        case .text(let text): request = Request(line: text)
-        }
-        switch request {
-        case .malformed(let reason):
-            statistics.errorLines.add(1, ordering: .relaxed)
-            return .ready("error: \(reason)\n")
-        case .prime(let n):
-            let (reply, answer) = makeOneshot(of: Int.self)
-            do {
-                try pool.jobs.send(PrimeJob(n: n, reply: reply))
-            } catch {
-                return .ready("error: the server is shutting down\n")
-            }
-            return .computing(answer)
-        }
-    }
-
-    /// The connection's writing half: awaits each reply in request order and writes it.
-    /// Ends when the queue is closed and drained, when a write fails (then it closes the
-    /// queue, so the reading half stops too), or when cancelled.
-    private func writeReplies(_ replies: BoundedAsyncChannel<Reply>, to fd: Int32) async {
-        while let reply = try? await replies.receive() {
-            let text: String
-            switch reply {
-            case .ready(let line):
-                text = line
-            case .computing(let answer):
-                guard let prime = try? await answer.receive() else { return }  // cancelled
-                statistics.answered.add(1, ordering: .relaxed)
-                text = "\(prime)\n"
-            }
-            guard await write(text, to: fd) else {
-                replies.close()
-                return
-            }
-        }
-    }
-
-    /// Writes all of `text`, waiting for writability whenever the socket buffer is full.
-    /// - Returns: false when the peer is gone or the task was cancelled.
-    private func write(_ text: String, to fd: Int32) async -> Bool {
-        var bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let count = bytes.withUnsafeMutableBytes {
-                send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL))
-            }
-            if count >= 0 {
-                offset += count
-            } else if errno == EAGAIN || errno == EWOULDBLOCK {
-                statistics.writeWaits.add(1, ordering: .relaxed)
-                do { try await dispatcher.waitWritable(fd) } catch { return false }
-            } else if errno != EINTR {
-                statistics.resets.add(1, ordering: .relaxed)
-                return false
-            }
-        }
-        return true
+        dispatcher.execute { connections.open(fd) }
     }
 
     private func report(_ error: SocketError) {

@@ -1,27 +1,28 @@
 import AsyncChannels
 import Crypto
 import EventLoop
-import ExampleSupport
 import Glibc
+import LoopThreadPool
 import LoopUtilities
 
 /// Hashes files with SHA-256 on plain threads and prints `sha256sum`-compatible lines from a
 /// task on an event loop.
 ///
 /// ```
-/// reader thread ──chunks──▶ hasher threads ──results──▶ loop task ──▶ stdout / stderr
-///       ▲                         │
-///       └──────── ChunkPool ◀─────┘   (buffers recycled)
+/// reader thread ──chunks──▶ hasher pool ──results──▶ loop task ──▶ stdout / stderr
+///       ▲                        │
+///       └──────── ChunkPool ◀────┘   (buffers recycled)
 /// ```
 ///
 /// One reader thread reads the files one after the other into buffers from a fixed
-/// ``ChunkPool``. Each file goes whole to one hasher thread (round robin), so its chunks are
-/// hashed in order while different files hash in parallel. Hashers give every buffer back to
-/// the pool and post one ``FileResult`` per file to an ``AsyncChannel``; a task on a
-/// ``LoopThread`` receives the results in whatever order they finish and writes them in
-/// command-line order.
+/// ``ChunkPool``. For each file it submits one job to a `ThreadPool` of hasher threads and
+/// sends the file's chunks to that job through the file's own ``AsyncChannel``, so a file's
+/// chunks are hashed in order, by one thread, while different files hash in parallel on
+/// whichever hasher is free. Hashers give every buffer back to the chunk pool and post one
+/// ``FileResult`` per file to an `AsyncChannel`; a task on a ``LoopThread`` receives the
+/// results in whatever order they finish and writes them in command-line order.
 struct Pipeline: Sendable {
-    /// How many hasher threads run.
+    /// How many hasher threads the pool runs.
     var hasherCount = 2
     /// How many buffers the pool owns; with `chunkSize` this bounds the pipeline's memory.
     var bufferCount = 8
@@ -51,22 +52,17 @@ struct Pipeline: Sendable {
     ///   - output: the descriptor for digest lines.
     ///   - errors: the descriptor for error lines.
     /// - Returns: what the run did.
-    /// - Throws: ``LoopError`` when the event loop thread cannot start.
+    /// - Throws: ``LoopError`` when the event loop thread cannot start; `ThreadPoolError`
+    ///   when the hasher threads cannot.
     func run(paths: [String], output: Int32, errors: Int32) async throws -> Report {
         let loop = try LoopThread(name: "pipeline-loop")
         defer { loop.shutdown() }
         let pool = ChunkPool(capacity: bufferCount, chunkSize: chunkSize)
         let results = AsyncChannel<FileResult>()
-        let queues = (0..<hasherCount).map { _ in AsyncChannel<HashWork>() }
+        let hashers = try ThreadPool(threads: hasherCount, name: "hasher")
 
-        let hashers = queues.map { queue in
-            PlainThread {
-                Self.hash(queue: queue, pool: pool, results: results)
-            }
-        }
         let reader = PlainThread {
-            Self.read(paths: paths, into: queues, pool: pool, results: results)
-            for queue in queues { queue.close() }
+            Self.read(paths: paths, hashers: hashers, pool: pool, results: results)
         }
 
         let programName = programName
@@ -93,16 +89,19 @@ struct Pipeline: Sendable {
             return report
         }.value
 
+        // Every result has arrived: the reader has ended or is about to, and every hashing job
+        // has ended. (On an error above, releasing the pool shuts it down the same way.)
         reader.joinBlocking()
-        for hasher in hashers { hasher.joinBlocking() }
+        hashers.shutdown()
         report.buffersReturned = pool.available
         report.buffersOwned = pool.capacity
         return report
     }
 
-    /// The reader thread's work: each file in turn, chunk by chunk, to the hasher that owns it.
+    /// The reader thread's work: each file in turn, chunk by chunk, to the hashing job that
+    /// owns it.
     private static func read(
-        paths: [String], into queues: [AsyncChannel<HashWork>], pool: ChunkPool, results: AsyncChannel<FileResult>
+        paths: [String], hashers: ThreadPool, pool: ChunkPool, results: AsyncChannel<FileResult>
     ) {
         for (index, path) in paths.enumerated() {
             // "-" is standard input, as for sha256sum.
@@ -113,23 +112,27 @@ struct Pipeline: Sendable {
                 continue
             }
             defer { if !isStandardInput { close(descriptor) } }
-            let queue = queues[index % queues.count]
-            try! queue.send(.begin(file: index))
+            // The job may wait in the pool's queue: the chunks wait in the channel, and the
+            // chunk pool stops the reader when all its buffers are out. No deadlock: the jobs
+            // of earlier files have all their chunks already and free their workers.
+            let chunks = AsyncChannel<HashWork>()
+            // The pool is unbounded and shuts down after the reader has ended: this cannot throw.
+            try! hashers.submit { hash(file: index, chunks: chunks, pool: pool, results: results) }
             while true {
                 let buffer = pool.take()
                 let status = fill(buffer, from: descriptor)
                 if status != 0 {
                     pool.giveBack(buffer)
                     // A directory opens fine and fails here with EISDIR, as in sha256sum.
-                    try! queue.send(.failed(file: index, reason: reason(status)))
+                    try! chunks.send(.failed(reason: reason(status)))
                     break
                 }
                 if buffer.count == 0 {
                     pool.giveBack(buffer)
-                    try! queue.send(.end(file: index))
+                    try! chunks.send(.end)
                     break
                 }
-                try! queue.send(.chunk(file: index, buffer))
+                try! chunks.send(.chunk(buffer))
             }
         }
     }
@@ -150,27 +153,24 @@ struct Pipeline: Sendable {
         return 0
     }
 
-    /// A hasher thread's work: the files its queue brings, one at a time, chunks in order.
-    private static func hash(queue: AsyncChannel<HashWork>, pool: ChunkPool, results: AsyncChannel<FileResult>) {
-        var current: (file: Int, state: SHA256)?
-        while let work = try? queue.receiveSync() {
-            switch work {
-            case .begin(let file):
-                precondition(current == nil, "file \(file) began while another file was being hashed")
-                current = (file, SHA256())
-            case .chunk(let file, let buffer):
-                precondition(current?.file == file, "a chunk of file \(file) came out of order")
-                current!.state.update(bufferPointer: buffer.bytes)
+    /// One hashing job, on a hasher thread: the chunks of file `file`, in order, until its
+    /// end or its failure.
+    private static func hash(
+        file: Int, chunks: AsyncChannel<HashWork>, pool: ChunkPool, results: AsyncChannel<FileResult>
+    ) {
+        var state = SHA256()
+        // The reader ends every file's channel with `.end` or `.failed` and never closes it.
+        while true {
+            switch try! chunks.receiveSync() {
+            case .chunk(let buffer):
+                state.update(bufferPointer: buffer.bytes)
                 pool.giveBack(buffer)
-            case .end(let file):
-                precondition(current?.file == file, "file \(file) ended out of order")
-                let digest = current!.state.finalize()
-                current = nil
-                try! results.send(FileResult(index: file, outcome: .digest(hex(digest))))
-            case .failed(let file, let reason):
-                precondition(current?.file == file, "file \(file) failed out of order")
-                current = nil
+            case .end:
+                try! results.send(FileResult(index: file, outcome: .digest(hex(state.finalize()))))
+                return
+            case .failed(let reason):
                 try! results.send(FileResult(index: file, outcome: .failure(reason)))
+                return
             }
         }
     }
@@ -180,17 +180,14 @@ struct Pipeline: Sendable {
     }
 }
 
-/// What the reader tells a hasher about one file; a file's messages arrive in order on the
-/// one hasher queue that owns it.
+/// What the reader tells the hashing job of one file, in order, on that file's own channel.
 enum HashWork: Sendable {
-    /// The file starts: reset the hash state.
-    case begin(file: Int)
     /// The next bytes of the file, in a pooled buffer the hasher must give back.
-    case chunk(file: Int, ChunkBuffer)
+    case chunk(ChunkBuffer)
     /// The file ended: finish the digest.
-    case end(file: Int)
+    case end
     /// Reading the file failed; `reason` says why.
-    case failed(file: Int, reason: String)
+    case failed(reason: String)
 }
 
 /// One file's outcome, from a hasher (or the reader, when the file cannot be opened) to the

@@ -1,7 +1,8 @@
 // pipeline: sha256sum on a thread pipeline, printed from an event loop.
 //
-// A reader thread reads files into pooled buffers, hasher threads hash them with swift-crypto's
-// SHA-256, and a task on a LoopThread prints sha256sum-compatible lines in command-line order.
+// A reader thread reads files into pooled buffers, a ThreadPool of hashers hashes them with
+// swift-crypto's SHA-256 (one job per file), and a task on a LoopThread prints
+// sha256sum-compatible lines in command-line order.
 // See Pipeline.swift for the shape of the pipeline.
 import Glibc
 

@@ -1,6 +1,5 @@
 import AsyncChannels
 import EventLoop
-import ExampleSupport
 import LoopUtilities
 
 /// How payloads travel from the producer threads to the loop task.

@@ -1,17 +1,3 @@
-/// One job of the pool: compute ``collatzSteps(_:)`` of `input`. Plain data, so it crosses
-/// threads without carrying anything of the loop.
-struct Job: Sendable {
-    /// The submission index; it also names the job's slot in the ``CompletionWindow``.
-    let id: Int
-    let input: Int
-}
-
-/// A finished job, posted by a worker thread to the pool's single result channel.
-struct JobResult: Sendable {
-    let id: Int
-    let value: Int
-}
-
 /// The input of job `id`: spread out so that neighbouring jobs cost very different amounts
 /// of work and finish out of submission order.
 func input(forJob id: Int) -> Int {

@@ -1,14 +1,3 @@
-import AsyncChannels
-import ExampleSupport
-import Hatch
-
-/// One unit of CPU work: count the primes below `limit`; the answer goes back through `reply`.
-struct Job: Sendable {
-    let id: Int
-    let limit: Int
-    let reply: HatchSender<Int>
-}
-
 /// Counts primes below `limit` by trial division: deliberately CPU-bound work that belongs
 /// on a plain thread, not on the event loop.
 func countPrimes(below limit: Int) -> Int {
@@ -31,10 +20,7 @@ func countPrimes(below limit: Int) -> Int {
     return count
 }
 
-/// Starts `count` plain pthreads that take jobs with the blocking `receiveSync` until the
-/// channel is closed and drained, and answer each job through its oneshot hatch.
-func startWorkers(count: Int, jobs: AsyncChannel<Job>) -> WorkerPool<Job> {
-    WorkerPool(count: count, jobs: jobs) { job in
-        _ = try? job.reply.trySend(countPrimes(below: job.limit))
-    }
+/// The limit of job `id`: 2,000 to 21,600 in steps of 400, so that jobs cost different amounts.
+func limit(forJob id: Int) -> Int {
+    2_000 + (id % 50) * 400
 }
