@@ -33,9 +33,7 @@ let package = Package(
     ],
     dependencies: [
         // Resolved only when a dependent (or `--traits ServiceLifecycle`) enables the trait.
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
-        // Examples only (the pipeline's SHA-256); the library targets depend on no package.
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0")
     ],
     targets: [
         // The C shim: the Linux calls Glibc does not export, and the current-dispatcher slot.
@@ -93,7 +91,6 @@ let package = Package(
             name: "pipeline",
             dependencies: [
                 "EventLoop", "AsyncChannels", "LoopThreadPool", "LoopUtilities",
-                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Examples/pipeline",
             exclude: ["README.md"],

@@ -1,5 +1,4 @@
 import AsyncChannels
-import Crypto
 import EventLoop
 import Glibc
 import LoopThreadPool

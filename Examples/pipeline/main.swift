@@ -1,7 +1,7 @@
 // pipeline: sha256sum on a thread pipeline, printed from an event loop.
 //
 // A reader thread reads files into pooled buffers, a ThreadPool of hashers hashes them with
-// swift-crypto's SHA-256 (one job per file), and a task on a LoopThread prints
+// SHA-256 (SHA256.swift; one job per file), and a task on a LoopThread prints
 // sha256sum-compatible lines in command-line order.
 // See Pipeline.swift for the shape of the pipeline.
 import Glibc
