@@ -31,6 +31,7 @@ let package = Package(
                 .product(name: "EventLoop", package: rootPackage),
                 .product(name: "AsyncChannels", package: rootPackage),
                 .product(name: "Hatch", package: rootPackage),
+                .product(name: "ThreadPool", package: rootPackage),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
