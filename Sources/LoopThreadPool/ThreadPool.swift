@@ -121,14 +121,20 @@ public final class ThreadPool: Sendable {
         let id = core.lastID.add(1, ordering: .relaxed).newValue
         let result = try await withCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Result, any Error>) in
+                let startsSoon: Bool
                 do throws(PoolCore.Rejection) {
-                    try core.enqueue(ReplyJob(work: work, continuation: continuation), id: id, waitsForRoom: true)
+                    startsSoon = try core.enqueue(
+                        ReplyJob(work: work, continuation: continuation), id: id, waitsForRoom: true)
                 } catch {
                     switch error {
                     case .cancelled: continuation.resume(throwing: CancellationError())
                     case .error(let error): continuation.resume(throwing: error)
                     }
+                    return
                 }
+                // A short job on an awake worker often ends within the spin: the task then
+                // goes on in place instead of suspending and being woken.
+                if startsSoon { core.spinUntilFinished(id) }
             }
         } onCancel: {
             core.cancel(id: id)
@@ -154,7 +160,7 @@ public final class ThreadPool: Sendable {
         // Relaxed: only uniqueness matters (fire-and-forget jobs are never looked up).
         let id = core.lastID.add(1, ordering: .relaxed).newValue
         do throws(PoolCore.Rejection) {
-            try core.enqueue(FireJob(work: work), id: id, waitsForRoom: false)
+            _ = try core.enqueue(FireJob(work: work), id: id, waitsForRoom: false)
         } catch {
             switch error {
             case .cancelled: preconditionFailure("submit never checks cancellation")

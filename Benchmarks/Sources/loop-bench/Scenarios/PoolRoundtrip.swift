@@ -1,3 +1,4 @@
+import AsyncChannels
 import Dispatch
 import EventLoop
 import LoopThreadPool
@@ -41,6 +42,7 @@ extension Scenario {
             .nioThreadPoolRoundtrip(environment, callers: callers),
             .dispatchQueueRoundtrip(environment, callers: callers),
             .taskDetachedRoundtrip(environment, callers: callers),
+            .channelFloorRoundtrip(environment, callers: callers),
         ]
     }
 }
@@ -59,7 +61,7 @@ extension Implementation {
         Implementation("ThreadPool", syscalls: .dispatcherCounters) { context in
             let pool = try ThreadPool(threads: Scenario.poolThreads, name: "bench-pool")
             defer { pool.shutdown() }
-            try runPoolRoundtrips(context, environment, callers: callers) { job in
+            try runPoolRoundtrips(context, environment, callers: callers) { _, job in
                 try await pool.run { poolWork(job) }
             }
         }
@@ -71,7 +73,7 @@ extension Implementation {
             let pool = NIOThreadPool(numberOfThreads: Scenario.poolThreads)
             pool.start()
             defer { try? pool.syncShutdownGracefully() }
-            try runPoolRoundtrips(context, environment, callers: callers) { job in
+            try runPoolRoundtrips(context, environment, callers: callers) { _, job in
                 try await pool.runIfActive { poolWork(job) }
             }
         }
@@ -87,7 +89,7 @@ extension Implementation {
                 + "and withCheckedThrowingContinuation"
         ) { context in
             let queue = DispatchQueue(label: "bench-pool", attributes: .concurrent)
-            try runPoolRoundtrips(context, environment, callers: callers) { job in
+            try runPoolRoundtrips(context, environment, callers: callers) { _, job in
                 try await withCheckedThrowingContinuation { continuation in
                     queue.async { continuation.resume(returning: poolWork(job)) }
                 }
@@ -101,21 +103,56 @@ extension Implementation {
             "Task.detached",
             note: "Task.detached: `await Task.detached { work() }.value`, on the global concurrent executor"
         ) { context in
-            try runPoolRoundtrips(context, environment, callers: callers) { job in
+            try runPoolRoundtrips(context, environment, callers: callers) { _, job in
                 await Task.detached { poolWork(job) }.value
             }
         }
     }
 
+    /// `AsyncChannel-floor`: no pool and no queue lock: `poolThreads` plain threads each
+    /// loop on `receiveSync()` of one request channel (a brief spin, then a park) and send
+    /// the result to the caller's own reply channel, which the caller awaits. The library's
+    /// own cross-thread round trip between a loop task and an awake plain thread: what any
+    /// pool built on these primitives pays at least.
+    static func channelFloorRoundtrip(_ environment: BenchEnvironment, callers: Int) -> Implementation {
+        Implementation(
+            "AsyncChannel-floor",
+            note:
+                "AsyncChannel-floor: 2 plain threads looping receiveSync() on one request channel, each reply sent "
+                + "to the caller's own channel; no pool, the floor of a hand-off with the library's primitives",
+            syscalls: .dispatcherCounters
+        ) { context in
+            let requests = AsyncChannels.AsyncChannel<Int>()
+            let replies = (0..<callers).map { _ in AsyncChannels.AsyncChannel<Int>() }
+            // A request is the caller's index above bit 40 and the job's number below it.
+            let threads = (0..<Scenario.poolThreads).map { _ in
+                PlainThread {
+                    while let request = try? requests.receiveSync() {
+                        try? replies[request >> 40].send(poolWork(request & (1 << 40 - 1)))
+                    }
+                }
+            }
+            defer {
+                requests.close()  // the threads' receiveSync throws, and they end
+                for thread in threads { thread.join() }
+            }
+            try runPoolRoundtrips(context, environment, callers: callers) { caller, job in
+                try requests.send(caller << 40 | job)
+                return try await replies[caller].receive()
+            }
+        }
+    }
+
     /// Runs ``RunContext/operations`` jobs through `call` from `callers` tasks on our first
-    /// loop, each task calling it for its share of the jobs one after another, and checks
+    /// loop, each task calling it (with its index) for its share of the jobs one after
+    /// another, and checks
     /// that every job's result came back.
     @inline(__always)
     static func runPoolRoundtrips(
         _ context: RunContext,
         _ environment: BenchEnvironment,
         callers: Int,
-        call: nonisolated(nonsending) @escaping @Sendable (Int) async throws -> Int
+        call: nonisolated(nonsending) @escaping @Sendable (_ caller: Int, _ job: Int) async throws -> Int
     ) throws {
         let jobs = context.operations
         precondition(jobs % callers == 0 || callers == 1, "the jobs must split evenly among the callers")
@@ -127,7 +164,7 @@ extension Implementation {
                 Task(executorPreference: environment.dispatcher) {
                     do {
                         var sum = 0
-                        for job in caller * perCaller..<(caller + 1) * perCaller { sum &+= try await call(job) }
+                        for job in caller * perCaller..<(caller + 1) * perCaller { sum &+= try await call(caller, job) }
                         sums.value[caller] = sum
                         done.finish()
                     } catch {
