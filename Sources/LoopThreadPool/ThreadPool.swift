@@ -18,6 +18,9 @@ import Synchronization
 /// job and its caller's continuation in place. A worker that has just finished a job spins
 /// briefly before it parks, so a steady stream of jobs wakes no thread and makes no system
 /// call on either side; a job that finds every worker parked wakes one (one futex wake).
+/// A caller whose job an awake worker takes at once spins briefly for its end (not on a loop
+/// with other ready work): a short job then returns without suspending the task, and a task
+/// on a loop is not woken through the loop's eventfd.
 ///
 /// **Lifetime.** ``shutdown()`` lets the queued jobs run, then ends and joins the threads;
 /// ``shutdownNow()`` fails the queued jobs instead. Releasing the last reference to the pool
