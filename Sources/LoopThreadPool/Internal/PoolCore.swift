@@ -189,7 +189,7 @@ final class PoolCore: Sendable {
     }
 
     /// The body of worker `index`: runs jobs until the pool stops and its queue is empty.
-    /// After a job, and with no job after a wake, it spins briefly (`Backoff`) before it
+    /// After a job, and with no job after a wake, it spins (`spinForJob`, about 25 µs) before it
     /// looks at the queue under the lock, so that a job that comes soon costs no system call
     /// on either side; it parks when that look finds the queue empty.
     func runWorker(_ index: Int) {
