@@ -49,10 +49,11 @@ let package = Package(
         // and, on their blocking and timed waits only, for two things: no blocking call that
         // parks a thread running a loop, and the timers of timed waits.
         .target(name: "Hatch", dependencies: ["LoopUtilities", "EventLoop"], swiftSettings: swiftSettings),
-        // The thread pool: plain threads and their job queue, built on the utilities alone
-        // (threads, parkers, the lock, the spin policy). Named `LoopThreadPool`, not
-        // `ThreadPool`, so that its `ThreadPool` type does not shadow the module.
-        .target(name: "LoopThreadPool", dependencies: ["LoopUtilities"], swiftSettings: swiftSettings),
+        // The thread pool: plain threads and their job queue, built on the utilities (threads,
+        // parkers, the lock, the spin policy). It uses the loop for one thing: a caller on a
+        // loop with other ready work does not spin for its job's end. Named `LoopThreadPool`,
+        // not `ThreadPool`, so that its `ThreadPool` type does not shadow the module.
+        .target(name: "LoopThreadPool", dependencies: ["LoopUtilities", "EventLoop"], swiftSettings: swiftSettings),
         // The umbrella: it re-exports the four library modules and, with the ServiceLifecycle
         // trait, makes the loops and the pool swift-service-lifecycle services.
         .target(

@@ -2,7 +2,7 @@
 """Counts every implementation's system calls (or instructions) per operation.
 
     swift build -c release --package-path Benchmarks
-    python3 Benchmarks/count.py [--filter SCENARIO,...] [--out results/syscalls.json]
+    python3 Benchmarks/count.py [--filter SCENARIO,...] [--impl NAME,...] [--out results/syscalls.json]
     python3 Benchmarks/count.py --instructions --filter oneshot,pingpong-same-loop
     python3 Benchmarks/count.py --cpu-time --filter select
 
@@ -45,7 +45,7 @@ def run(scenario, impl, runs, instructions=False, cpu_time=False):
     with tempfile.TemporaryDirectory() as tmp:
         trace = os.path.join(tmp, "trace.txt")
         results = os.path.join(tmp, "results.json")
-        bench = [BINARY, "--quick", "--filter", scenario, "--impl", impl, "--runs", str(runs), "--json", results]
+        bench = [BINARY, "--quick", "--filter", scenario + "$", "--impl", impl, "--runs", str(runs), "--json", results]
         if instructions or cpu_time:
             event = "instructions:u" if instructions else "task-clock"
             command = ["perf", "stat", "-x,", "-e", event, "-o", trace] + bench
@@ -69,13 +69,15 @@ def run(scenario, impl, runs, instructions=False, cpu_time=False):
         return calls, rows[0]["ops_per_run"]
 
 
-def implementations(filters):
-    """(scenario, impl) pairs of a quick run with the given scenario filter."""
+def implementations(filters, impls):
+    """(scenario, impl) pairs of a quick run with the given scenario and implementation filters."""
     with tempfile.TemporaryDirectory() as tmp:
         results = os.path.join(tmp, "results.json")
         command = [BINARY, "--quick", "--json", results]
         if filters:
             command += ["--filter", filters]
+        if impls:
+            command += ["--impl", impls]
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         with open(results) as f:
             return [(r["scenario"], r["impl"]) for r in json.load(f)]
@@ -84,6 +86,7 @@ def implementations(filters):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--filter", default="", help="scenarios, as loop-bench's --filter")
+    parser.add_argument("--impl", default="", help="implementations, as loop-bench's --impl")
     parser.add_argument("--out", help="also write the figures as JSON here")
     parser.add_argument("--instructions", action="store_true", help="count instructions (perf stat), not system calls")
     parser.add_argument("--cpu-time", action="store_true", help="measure CPU time (perf stat task-clock), not system calls")
@@ -99,7 +102,7 @@ def main():
         key, what, digits = "syscalls_per_op", "syscalls/op (strace -f, all threads)", 4
     print(f"| scenario | impl | {what} |")
     print("|---|---|---:|")
-    for scenario, impl in implementations(args.filter):
+    for scenario, impl in implementations(args.filter, args.impl):
         short, operations = run(scenario, impl, 5, args.instructions, args.cpu_time)
         long, _ = run(scenario, impl, 10, args.instructions, args.cpu_time)
         per_op = max(long - short, 0) / (5 * operations)

@@ -18,6 +18,9 @@ import Synchronization
 /// job and its caller's continuation in place. A worker that has just finished a job spins
 /// briefly before it parks, so a steady stream of jobs wakes no thread and makes no system
 /// call on either side; a job that finds every worker parked wakes one (one futex wake).
+/// A caller whose job an awake worker takes at once spins briefly for its end (not on a loop
+/// with other ready work): a short job then returns without suspending the task, and a task
+/// on a loop is not woken through the loop's eventfd.
 ///
 /// **Lifetime.** ``shutdown()`` lets the queued jobs run, then ends and joins the threads;
 /// ``shutdownNow()`` fails the queued jobs instead. Releasing the last reference to the pool
@@ -121,14 +124,20 @@ public final class ThreadPool: Sendable {
         let id = core.lastID.add(1, ordering: .relaxed).newValue
         let result = try await withCancellationHandler {
             try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Result, any Error>) in
+                let startsSoon: Bool
                 do throws(PoolCore.Rejection) {
-                    try core.enqueue(ReplyJob(work: work, continuation: continuation), id: id, waitsForRoom: true)
+                    startsSoon = try core.enqueue(
+                        ReplyJob(work: work, continuation: continuation), id: id, waitsForRoom: true)
                 } catch {
                     switch error {
                     case .cancelled: continuation.resume(throwing: CancellationError())
                     case .error(let error): continuation.resume(throwing: error)
                     }
+                    return
                 }
+                // A short job on an awake worker often ends within the spin: the task then
+                // goes on in place instead of suspending and being woken.
+                if startsSoon { core.spinUntilFinished(id) }
             }
         } onCancel: {
             core.cancel(id: id)
@@ -154,7 +163,7 @@ public final class ThreadPool: Sendable {
         // Relaxed: only uniqueness matters (fire-and-forget jobs are never looked up).
         let id = core.lastID.add(1, ordering: .relaxed).newValue
         do throws(PoolCore.Rejection) {
-            try core.enqueue(FireJob(work: work), id: id, waitsForRoom: false)
+            _ = try core.enqueue(FireJob(work: work), id: id, waitsForRoom: false)
         } catch {
             switch error {
             case .cancelled: preconditionFailure("submit never checks cancellation")

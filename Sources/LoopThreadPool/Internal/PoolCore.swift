@@ -1,3 +1,4 @@
+import EventLoop
 import LoopUtilities
 import Synchronization
 
@@ -21,9 +22,6 @@ final class PoolCore: Sendable {
         /// woken by whoever removes it from here. Capacity for every worker, so no append
         /// allocates.
         var idle: [Int]
-        /// Workers spinning on `queuedCount` before they park. While one spins, a new job
-        /// wakes no parked worker: the spinner takes it without a system call.
-        var spinning = 0
         /// False once `shutdown()` or `shutdownNow()` has begun: no job is accepted.
         var accepting = true
 
@@ -45,6 +43,24 @@ final class PoolCore: Sendable {
     let queuedCount = Atomic<Int>(0)
     /// Any thread, atomic (relaxed): the last job id handed out. Only uniqueness matters.
     let lastID = Atomic<UInt64>(0)
+    /// Any thread, atomic: the workers that will look at the queue again before they park —
+    /// those spinning on `queuedCount`, and those that have finished a job's work and are
+    /// handing its outcome back. While one is counted, a new job wakes no parked worker: it
+    /// takes the job without a system call on either side.
+    ///
+    /// A worker adds itself outside the lock (the promise of a look) and removes itself
+    /// under the lock (the look, in the same critical section that pops or parks). So a
+    /// producer's read under the lock never sees a look that has already happened: it either
+    /// sees the count fall (and wakes a parked worker) or its job is seen by the look.
+    /// Relaxed is enough for both: the lock orders the removal before any later producer's
+    /// read, and a stale read of an addition only costs a wake that was not needed.
+    let spinners = Atomic<Int>(0)
+    /// Any thread, atomic (relaxed): the id of the last `run` job whose caller a worker has
+    /// resumed, stored after the resume. A caller that spins for its own job's end watches
+    /// it. It is only a hint to stop spinning: the continuation alone carries the outcome
+    /// and its ordering, whichever side comes first; a value overwritten by another job's id
+    /// only makes a spinning caller suspend as usual.
+    let lastFinishedID = Atomic<UInt64>(0)
 
     init(threads: Int, limit: Int) {
         state = LockedValue(State(threads: threads))
@@ -72,21 +88,52 @@ final class PoolCore: Sendable {
     /// is already cancelled: that read of the flag is under the lock, so a cancellation
     /// either comes before it (the job is refused) or its handler comes after the append
     /// (and finds the job, unless a worker has started it).
-    func enqueue(_ job: any PoolJob, id: UInt64, waitsForRoom: Bool) throws(Rejection) {
-        let wake = try state.withLock { state throws(Rejection) -> Int? in
+    /// - Returns: whether a worker that is awake will take the job at once (there are at
+    ///   least as many spinners as queued jobs): then its end is worth a brief wait.
+    func enqueue(_ job: any PoolJob, id: UInt64, waitsForRoom: Bool) throws(Rejection) -> Bool {
+        let (wake, startsSoon) = try state.withLock { state throws(Rejection) -> (Int?, Bool) in
             if waitsForRoom && Task.isCancelled { throw .cancelled }
             guard state.accepting else { throw .error(.shutDown) }
             if state.queue.count >= limit {
                 guard waitsForRoom else { throw .error(.queueFull) }
                 state.waitingForRoom.append(QueuedJob(id: id, job: job))
-                return nil
+                return (nil, false)
             }
             state.queue.append(QueuedJob(id: id, job: job))
             // Relaxed: see `queuedCount`.
             queuedCount.store(state.queue.count, ordering: .relaxed)
-            return state.spinning == 0 ? state.idle.popLast() : nil
+            // Relaxed: see `spinners`.
+            let spinners = spinners.load(ordering: .relaxed)
+            if spinners == 0 { return (state.idle.popLast(), false) }
+            return (nil, spinners >= state.queue.count)
         }
         if let wake { parkers[wake].unpark() }
+        return startsSoon
+    }
+
+    /// Spins briefly until a worker has resumed the caller of job `id`, so that the resume
+    /// lands while the caller is still inside its registering closure: the runtime then
+    /// continues the task in place, with no suspension and no wake-up of its executor (for a
+    /// task on a loop, no eventfd write and no epoll wait). Called from `run`'s registering
+    /// closure, only for a job that an awake worker takes at once.
+    ///
+    /// Gives up after the package's bounded spin (`Backoff`), or at once when the calling
+    /// thread runs a loop that has other ready work, which the spin would only delay (the
+    /// channels' receive follows the same rule). Correct whichever way it ends: the
+    /// continuation decides.
+    func spinUntilFinished(_ id: UInt64) {
+        var backoff = Dispatcher.currentLoopHasReadyWork ? Backoff.spent : Backoff()
+        // Relaxed: see `lastFinishedID`.
+        while lastFinishedID.load(ordering: .relaxed) != id && backoff.pauseIfNotSpent() {}
+    }
+
+    /// Counts the calling worker in `spinners`: its promise to look at the queue again
+    /// before it parks. Called by each job's `run` once its work has ended, before it hands
+    /// the outcome back, so that a caller that enqueues its next job as soon as it has the
+    /// outcome finds the worker counted and wakes no other.
+    func promiseLook() {
+        // Relaxed: see `spinners`.
+        spinners.add(1, ordering: .relaxed)
     }
 
     /// Removes the job `id` if no worker has started it and fails its caller with
@@ -132,8 +179,8 @@ final class PoolCore: Sendable {
     /// What a worker does next, decided under the lock.
     private enum Step {
         /// Run this job; first wake the parked worker `wake`, if any, for the jobs behind it.
-        case run(any PoolJob, wake: Int?)
-        /// Spin briefly on `queuedCount` before parking (counted in `spinning`).
+        case run(any PoolJob, id: UInt64, wake: Int?)
+        /// Spin briefly on `queuedCount` before parking (counted in `spinners`).
         case spin
         /// Park until a producer or a shutdown wakes it (listed in `idle`).
         case park
@@ -142,42 +189,50 @@ final class PoolCore: Sendable {
     }
 
     /// The body of worker `index`: runs jobs until the pool stops and its queue is empty.
-    /// With no job it spins briefly (`Backoff`), so that a job that comes soon costs no
-    /// system call on either side, then parks.
+    /// After a job, and with no job after a wake, it spins (`spinForJob`, about 25 µs) before it
+    /// looks at the queue under the lock, so that a job that comes soon costs no system call
+    /// on either side; it parks when that look finds the queue empty.
     func runWorker(_ index: Int) {
         let parker = parkers[index]
         var mayspin = true
-        var wasSpinning = false
+        // Whether `spinners` counts this worker: its next look removes it.
+        var counted = false
         while true {
             let step = state.withLock { state -> Step in
-                if wasSpinning { state.spinning -= 1 }
+                // Relaxed: see `spinners`; this is the look the count promised.
+                if counted { spinners.subtract(1, ordering: .relaxed) }
                 if let next = state.queue.popFirst() {
                     state.refillFromWaiting()
                     // Relaxed: see `queuedCount`.
                     queuedCount.store(state.queue.count, ordering: .relaxed)
                     // More work than this worker: pass a wake on, unless a spinner will take it.
-                    let wake = !state.queue.isEmpty && state.spinning == 0 ? state.idle.popLast() : nil
-                    return .run(next.job, wake: wake)
+                    let wake =
+                        !state.queue.isEmpty && spinners.load(ordering: .relaxed) == 0 ? state.idle.popLast() : nil
+                    return .run(next.job, id: next.id, wake: wake)
                 }
                 if !state.accepting { return .exit }
                 if mayspin {
-                    state.spinning += 1
+                    // Relaxed: see `spinners`.
+                    spinners.add(1, ordering: .relaxed)
                     return .spin
                 }
                 state.idle.append(index)
                 return .park
             }
-            wasSpinning = false
+            counted = false
             switch step {
-            case .run(let job, let wake):
+            case .run(let job, let id, let wake):
                 if let wake { parkers[wake].unpark() }
+                // Counts this worker in `spinners` before it hands the outcome back.
                 job.run(for: self)
-                mayspin = true
+                // Relaxed: see `lastFinishedID`.
+                lastFinishedID.store(id, ordering: .relaxed)
+                spinForJob()
+                counted = true
+                mayspin = false
             case .spin:
-                var backoff = Backoff()
-                // Relaxed: see `queuedCount`; the lock taken next orders the job itself.
-                while queuedCount.load(ordering: .relaxed) == 0 && backoff.pauseIfNotSpent() {}
-                wasSpinning = true
+                spinForJob()
+                counted = true
                 mayspin = false
             case .park:
                 // A wake may have come already (it is kept), or come from an earlier round
@@ -189,6 +244,27 @@ final class PoolCore: Sendable {
             }
         }
     }
+
+    /// A worker's bounded spin until a job is queued; the lock taken next orders the job.
+    ///
+    /// Longer than the package's one bounded spin: `workerSpinRounds` of them, about 25 µs.
+    /// A result handed to a task on a sleeping loop comes back as the next job only after
+    /// the loop's wake-up from epoll (about 10 µs per job one at a time on the benchmark VM);
+    /// a worker that parked before that makes every later job pay a futex wake and, because
+    /// the caller then does not spin, an eventfd wake of the loop. With the longer spin the
+    /// worker is still awake, the caller spins for its job, and the loop stops sleeping
+    /// (`pool-roundtrip`: from about 1 to 0.01–0.18 dispatcher system calls per job).
+    private func spinForJob() {
+        for _ in 0..<Self.workerSpinRounds {
+            var backoff = Backoff()
+            // Relaxed: see `queuedCount`.
+            while queuedCount.load(ordering: .relaxed) == 0 && backoff.pauseIfNotSpent() {}
+            if queuedCount.load(ordering: .relaxed) != 0 { return }
+        }
+    }
+
+    /// The bounded spins (`Backoff`) a worker makes for a job before it looks and parks.
+    static let workerSpinRounds = 16
 }
 
 extension PoolCore.State {

@@ -7,8 +7,10 @@ import LoopUtilities
 /// queued job costs no allocation beyond the work closure's own context.
 protocol PoolJob: Sendable {
     /// Runs the work on the calling worker thread and hands its outcome to the caller.
-    /// `core` is the pool's shared state: the ThreadSanitizer release of the hand-off is
-    /// made on it (the caller's acquire is in ``ThreadPool/run(_:)``).
+    /// `core` is the pool's shared state: between the work's end and the hand-off, `run`
+    /// calls `core.promiseLook()` exactly once (the worker looks at the queue before it
+    /// parks); the ThreadSanitizer release of the hand-off is made on it (the caller's
+    /// acquire is in ``ThreadPool/run(_:)``).
     func run(for core: PoolCore)
 
     /// The job was taken off the queue unrun (a cancellation or `shutdownNow()`): resumes its
@@ -24,6 +26,9 @@ struct ReplyJob<Result: Sendable>: PoolJob {
 
     func run(for core: PoolCore) {
         let outcome = Swift.Result { try work() }
+        // Before the resume: the caller may enqueue its next job as soon as it has this one's
+        // outcome, and must then find this worker counted.
+        core.promiseLook()
         // Pairs with the caller's acquire after its continuation returns (`ThreadPool.run`).
         tsanRelease(core)
         // The caller may still be inside its registering closure: see resumeHidingRuntimeReads.
@@ -43,6 +48,7 @@ struct FireJob: PoolJob {
 
     func run(for core: PoolCore) {
         work()
+        core.promiseLook()
     }
 
     func discard(with error: any Error) {}

@@ -4,7 +4,8 @@ struct Options {
     var quick = false
     /// Where to write the JSON list of results, if anywhere.
     var jsonPath: String?
-    /// Run only scenarios whose name contains one of these (comma-separated on the command line).
+    /// Run only scenarios whose name contains one of these (comma-separated on the command line);
+    /// one that ends in `$` matches only the scenario of exactly that name (`pool-roundtrip$`).
     var filters: [String] = []
     /// Run only the implementations named exactly so (comma-separated), e.g. to profile or
     /// strace one of them; the reference then only shows when it is among them.
@@ -18,7 +19,7 @@ struct Options {
 
           --quick            fewer operations per run (CI: the whole run takes < 60 s)
           --json FILE        also write the results as a JSON list to FILE
-          --filter NAMES     run only the scenarios whose names contain one of NAMES
+          --filter NAMES     run only the scenarios whose names contain one of NAMES (NAME$: exactly NAME)
           --impl NAMES       run only the implementations with exactly these names (for perf, strace)
           --runs N           measured runs per implementation (default 7, or 5 with --quick; at least 5)
         """
@@ -54,7 +55,7 @@ struct Options {
 
     /// Whether the scenario named `name` was asked for.
     func selects(_ name: String) -> Bool {
-        filters.isEmpty || filters.contains { name.contains($0) }
+        filters.isEmpty || filters.contains { $0.hasSuffix("$") ? name == $0.dropLast() : name.contains($0) }
     }
 
     /// Whether the implementation named `name` was asked for.

@@ -83,6 +83,8 @@ extension Scenario {
             .selectReady(environment),
             .selectWakeCrossThread(environment),
             .selectTimeout(environment),
+            .poolRoundtrip(environment),
+            .poolRoundtrip64(environment),
             .timers10k(environment),
             .serverLines(environment),
         ]
