@@ -46,7 +46,7 @@ final class SelfTest: Sendable {
         await concurrent(port)
         step("\(clientCount) concurrent clients x \(requestsPerClient) requests")
         malformed(port)
-        step("malformed requests: bad numbers, missing parameters, unknown route, garbage request line")
+        step("malformed requests: bad numbers, missing parameters, unknown route, body too large, garbage request line")
         deadlines(port)
         step("deadline route: in time (200) and timing out (504)")
         gracefulStop(child, port)
@@ -105,7 +105,11 @@ final class SelfTest: Sendable {
         await withTaskGroup(of: Void.self) { group in
             for index in 0..<clientCount {
                 group.addTask { [self] in
-                    _ = try? await clients.run { self.client(index, port) }
+                    do {
+                        try await clients.run { self.client(index, port) }
+                    } catch {
+                        check(false, "client \(index) did not run: \(error)")
+                    }
                 }
             }
         }
@@ -161,18 +165,22 @@ final class SelfTest: Sendable {
             expect(connection.request("GET", target), status, message + "\n", "GET \(target)")
         }
         let unknown = connection.request("GET", "/no/such/route")
-        check(unknown?.status == 404, "GET /no/such/route: \(unknown.map(String.init(describing:)) ?? "no response")")
+        check(unknown?.status == 404, "GET /no/such/route: \(describe(unknown))")
         // The connection still serves after its bad requests.
         expect(connection.request("GET", "/prime/5"), 200, "11\n", "GET /prime/5 after the bad requests")
         expectedPoolJobs.add(1, ordering: .relaxed)
 
-        // Not HTTP at all: the server answers 400 and closes, or just closes.
+        // A body over the limit: 413 before the handler hashes anything.
+        if let large = connect(port, "large body client") {
+            let reply = large.request("POST", "/hash", body: [UInt8](repeating: 0x61, count: maxHashBody + 1))
+            check(reply?.status == 413, "POST /hash of \(maxHashBody + 1) bytes: \(describe(reply))")
+        }
+
+        // Not HTTP at all: the server answers 400 and closes the connection.
         guard let garbage = connect(port, "garbage client") else { return }
         garbage.send(Array("HELLO THERE\r\n\r\n".utf8))
         let reply = garbage.readResponse()
-        check(
-            reply == nil || reply?.status == 400,
-            "a garbage request line got \(reply.map(String.init(describing:)) ?? "")")
+        check(reply?.status == 400, "a garbage request line: \(describe(reply))")
         check(garbage.readsEndOfStream(), "a garbage request line left its connection open")
     }
 
@@ -272,9 +280,11 @@ final class SelfTest: Sendable {
     @discardableResult
     private func expect(_ reply: HTTPReply?, _ status: Int, _ body: String, _ what: String) -> Bool {
         let expected = HTTPReply(status: status, body: body)
-        return check(
-            reply == expected,
-            "\(what): got \(reply.map(String.init(describing:)) ?? "no response"), expected \(expected)")
+        return check(reply == expected, "\(what): got \(describe(reply)), expected \(expected)")
+    }
+
+    private func describe(_ reply: HTTPReply?) -> String {
+        reply.map(String.init(describing:)) ?? "no response"
     }
 
     @discardableResult
