@@ -20,8 +20,20 @@ let package = Package(
         .package(path: "..", traits: ["ServiceLifecycle"]),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
+        .executableTarget(
+            name: "hummingbird-server",
+            dependencies: [
+                .product(name: "LoopChannels", package: rootPackage),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["README.md"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "ServiceLifecycleTests",
             dependencies: [
@@ -30,7 +42,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
-        )
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
