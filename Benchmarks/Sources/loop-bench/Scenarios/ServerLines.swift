@@ -28,16 +28,7 @@ extension Implementation {
             note:
                 "LoopGroup+ThreadPool: loops = pool threads = CPUs; one acceptor task, each connection served by one task on the next loop in turn (group.next())"
         ) { context in
-            let server = try LoopLineServer(loops: serverThreads, threads: serverThreads)
-            let latencies: [Int64]
-            do {
-                latencies = try LineLoadClient.run(context, port: server.port)
-            } catch {
-                try? server.stop()
-                throw error
-            }
-            try server.stop()
-            context.recordLatencies(latencies)
+            try drive(try LoopLineServer(loops: serverThreads, threads: serverThreads), context)
         }
     }
 
@@ -48,16 +39,32 @@ extension Implementation {
             note:
                 "NIO: MultiThreadedEventLoopGroup and NIOThreadPool of as many threads as ours; ServerBootstrap, a ByteToMessageDecoder splitting lines, runIfActive for the primes"
         ) { context in
-            let server = try NIOLineServer(loops: serverThreads, threads: serverThreads)
-            let latencies: [Int64]
-            do {
-                latencies = try LineLoadClient.run(context, port: server.port)
-            } catch {
-                try? server.stop()
-                throw error
-            }
-            try server.stop()
-            context.recordLatencies(latencies)
+            try drive(try NIOLineServer(loops: serverThreads, threads: serverThreads), context)
         }
     }
+
+    /// One run against a started server: the load client's requests, then the server stopped
+    /// (also when the client failed), then the latencies recorded.
+    private static func drive(_ server: some LineServer, _ context: RunContext) throws {
+        let latencies: [Int64]
+        do {
+            latencies = try LineLoadClient.run(context, port: server.port)
+        } catch {
+            try? server.stop()
+            throw error
+        }
+        try server.stop()
+        context.recordLatencies(latencies)
+    }
 }
+
+/// What the scenario needs of either server.
+protocol LineServer {
+    /// The port it listens on, on 127.0.0.1.
+    var port: UInt16 { get }
+    /// Stops it: closes the listener and the connections, ends its threads.
+    func stop() throws
+}
+
+extension LoopLineServer: LineServer {}
+extension NIOLineServer: LineServer {}
