@@ -6,8 +6,9 @@
 #   Scripts/build-docs.sh                  build every catalog into .build/docs/<Module>.doccarchive
 #   Scripts/build-docs.sh --preview Hatch  build, then serve one module at http://localhost:8080
 #
-# Symbol graphs come from `swift package dump-symbol-graph` (which runs
-# swift-symbolgraph-extract on a debug build); nothing is downloaded.
+# Symbol graphs come from `swift package dump-symbol-graph`, which runs
+# swift-symbolgraph-extract on a debug build made with every package trait on, so the docs
+# include the ServiceLifecycle trait's conformances (and that trait's package is resolved).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
