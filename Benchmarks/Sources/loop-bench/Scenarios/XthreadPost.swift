@@ -18,6 +18,10 @@ extension Scenario {
             reference: "NIO.execute",
             implementations: [
                 .asyncChannelPost(producers: 1, environment),
+                .asyncChannelPostGlobal(environment),
+                .batchDrainLockPost(environment, consumer: .loop),
+                .batchDrainLockPost(environment, consumer: .nioActor),
+                .batchDrainLockPost(environment, consumer: .global),
                 .asyncStreamPost(producers: 1, environment),
                 .nioExecutePost(producers: 1, environment),
                 .nioAsyncSequenceProducerPost(environment),
@@ -63,6 +67,88 @@ extension Implementation {
                     done.finish()
                 }
                 let threads = producerThreads(producers, total: total) { value in try? channel.send(value) }
+                try done.wait()
+                for thread in threads { thread.join() }
+            }
+            try BenchError.checkSum(sum.value, count: total)
+        }
+    }
+
+    /// `AsyncChannel (global)`: as `AsyncChannel` with one producer, the consumer task on the
+    /// global concurrent executor.
+    static func asyncChannelPostGlobal(_ environment: BenchEnvironment) -> Implementation {
+        Implementation("AsyncChannel (global)") { context in
+            let total = context.operations
+            let channel = AsyncChannels.AsyncChannel<Int>()
+            let done = Completion()
+            let sum = Confined(0)
+            try context.measure {
+                Task.detached {
+                    var received = 0
+                    for await value in channel {
+                        sum.value &+= value
+                        received += 1
+                        if received == total { break }
+                    }
+                    done.finish()
+                }
+                let threads = producerThreads(1, total: total) { value in try? channel.send(value) }
+                try done.wait()
+                for thread in threads { thread.join() }
+            }
+            try BenchError.checkSum(sum.value, count: total)
+        }
+    }
+
+    /// Where the `BatchDrainLock` peer's consumer runs.
+    enum BatchConsumer {
+        /// A task preferring our loop.
+        case loop
+        /// An actor whose executor is the NIO event loop.
+        case nioActor
+        /// A task on the global concurrent executor.
+        case global
+    }
+
+    /// `BatchDrainLock`: one plain thread sends into the hand-rolled batch-drain channel; its
+    /// consumer swaps out everything queued per wake.
+    static func batchDrainLockPost(_ environment: BenchEnvironment, consumer: BatchConsumer) -> Implementation {
+        let name: String
+        switch consumer {
+        case .loop: name = "BatchDrainLock"
+        case .nioActor: name = "BatchDrainLock (NIO actor)"
+        case .global: name = "BatchDrainLock (global)"
+        }
+        return Implementation(
+            name,
+            note: consumer == .loop
+                ? "BatchDrainLock: a mutex around an array and one stored UnsafeContinuation; the consumer swaps the whole array out per wake and hands its spent one back (one consumer, not cancellable)"
+                : nil
+        ) { context in
+            let total = context.operations
+            let channel = BatchDrainLock<Int>()
+            let done = Completion()
+            let sum = Confined(0)
+            try context.measure {
+                switch consumer {
+                case .loop:
+                    Task(executorPreference: environment.dispatcher) {
+                        sum.value = await drainBatches(channel, total: total)
+                        done.finish()
+                    }
+                case .nioActor:
+                    let actor = NIOLoopConsumer(environment.nioLoop)
+                    Task {
+                        sum.value = await actor.drain(channel, total: total)
+                        done.finish()
+                    }
+                case .global:
+                    Task.detached {
+                        sum.value = await drainBatches(channel, total: total)
+                        done.finish()
+                    }
+                }
+                let threads = producerThreads(1, total: total) { value in channel.send(value) }
                 try done.wait()
                 for thread in threads { thread.join() }
             }
@@ -205,6 +291,37 @@ func producerThreads(_ count: Int, total: Int, send: @escaping @Sendable (Int) -
         PlainThread {
             for value in producer * share..<(producer + 1) * share { send(value) }
         }
+    }
+}
+
+/// Receives `total` elements from `channel` in batches; returns their sum. Runs on the
+/// caller's executor.
+nonisolated(nonsending) func drainBatches(_ channel: BatchDrainLock<Int>, total: Int) async -> Int {
+    var sum = 0
+    var received = 0
+    var batch: [Int] = []
+    while received < total {
+        batch = await channel.next(recycling: batch)
+        for value in batch { sum &+= value }
+        received += batch.count
+    }
+    return sum
+}
+
+/// An actor that lives on a NIO event loop: the `BatchDrainLock (NIO actor)` consumer.
+actor NIOLoopConsumer {
+    private let loop: any NIOCore.EventLoop
+
+    init(_ loop: any NIOCore.EventLoop) {
+        self.loop = loop
+    }
+
+    nonisolated var unownedExecutor: UnownedSerialExecutor {
+        loop.executor.asUnownedSerialExecutor()
+    }
+
+    func drain(_ channel: BatchDrainLock<Int>, total: Int) async -> Int {
+        await drainBatches(channel, total: total)
     }
 }
 
