@@ -205,7 +205,10 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
         @inline(__always)
         func resume(_ wake: ReceiverWake) {
             switch self {
-            case .task(let continuation): continuation.resume(returning: wake)
+            case .task(let continuation):
+                // The receiver may still be inside its registering closure when the sender is
+                // another thread: see resumeHidingRuntimeReads.
+                resumeHidingRuntimeReads(continuation, with: .success(wake))
             case .thread(let thread): thread.deliver(wake)
             }
         }
@@ -228,7 +231,10 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
         @inline(__always)
         func resume() {
             switch self {
-            case .task(let continuation): continuation.resume()
+            case .task(let continuation):
+                // The sender may still be inside its registering closure: see
+                // resumeHidingRuntimeReads.
+                resumeHidingRuntimeReads(continuation)
             case .thread(let thread): thread.deliver(())
             case .select(let waiter, let index): HatchStorage.notify((waiter, index))
             }
