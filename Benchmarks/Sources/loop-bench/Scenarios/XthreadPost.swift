@@ -18,7 +18,7 @@ extension Scenario {
             reference: "NIO.execute",
             implementations: [
                 .asyncChannelPost(producers: 1, environment),
-                .asyncChannelPostGlobal(environment),
+                .asyncChannelPost(producers: 1, environment, onGlobalExecutor: true),
                 .batchDrainLockPost(environment, consumer: .loop),
                 .batchDrainLockPost(environment, consumer: .nioActor),
                 .batchDrainLockPost(environment, consumer: .global),
@@ -50,14 +50,21 @@ extension Scenario {
 extension Implementation {
     /// `AsyncChannel` (ours): producers `send` from plain threads; the consumer task iterates
     /// on our loop.
-    static func asyncChannelPost(producers: Int, _ environment: BenchEnvironment) -> Implementation {
-        Implementation("AsyncChannel", syscalls: .dispatcherCounters) { context in
+    /// With `onGlobalExecutor`, `AsyncChannel (global)`: the consumer task runs on the global
+    /// concurrent executor instead.
+    static func asyncChannelPost(
+        producers: Int, _ environment: BenchEnvironment, onGlobalExecutor: Bool = false
+    ) -> Implementation {
+        Implementation(
+            onGlobalExecutor ? "AsyncChannel (global)" : "AsyncChannel",
+            syscalls: onGlobalExecutor ? .notMeasured : .dispatcherCounters
+        ) { context in
             let total = context.operations
             let channel = AsyncChannels.AsyncChannel<Int>()
             let done = Completion()
             let sum = Confined(0)
             try context.measure {
-                Task(executorPreference: environment.dispatcher) {
+                let consume: @Sendable () async -> Void = {
                     var received = 0
                     for await value in channel {
                         sum.value &+= value
@@ -65,34 +72,13 @@ extension Implementation {
                         if received == total { break }
                     }
                     done.finish()
+                }
+                if onGlobalExecutor {
+                    Task.detached { await consume() }
+                } else {
+                    Task(executorPreference: environment.dispatcher) { await consume() }
                 }
                 let threads = producerThreads(producers, total: total) { value in try? channel.send(value) }
-                try done.wait()
-                for thread in threads { thread.join() }
-            }
-            try BenchError.checkSum(sum.value, count: total)
-        }
-    }
-
-    /// `AsyncChannel (global)`: as `AsyncChannel` with one producer, the consumer task on the
-    /// global concurrent executor.
-    static func asyncChannelPostGlobal(_ environment: BenchEnvironment) -> Implementation {
-        Implementation("AsyncChannel (global)") { context in
-            let total = context.operations
-            let channel = AsyncChannels.AsyncChannel<Int>()
-            let done = Completion()
-            let sum = Confined(0)
-            try context.measure {
-                Task.detached {
-                    var received = 0
-                    for await value in channel {
-                        sum.value &+= value
-                        received += 1
-                        if received == total { break }
-                    }
-                    done.finish()
-                }
-                let threads = producerThreads(1, total: total) { value in try? channel.send(value) }
                 try done.wait()
                 for thread in threads { thread.join() }
             }
