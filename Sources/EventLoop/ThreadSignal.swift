@@ -91,7 +91,10 @@ public final class ThreadSignal: Sendable {
         }
         switch action {
         case .none: break
-        case .resume(let continuation): continuation.resume()
+        case .resume(let continuation):
+            // The waiter may still be inside its registering closure on another thread:
+            // see resumeHidingRuntimeReads.
+            resumeHidingRuntimeReads(continuation, with: .success(()))
         case .wake(let select): select.wake()
         case .ring: _ = cel_eventfd_signal(eventFD)
         }
@@ -130,7 +133,11 @@ public final class ThreadSignal: Sendable {
                 guard case .task(let continuation) = state.waiters.remove(at: index).waiter else { return nil }
                 return continuation
             }
-            continuation?.resume(throwing: CancellationError())
+            if let continuation {
+                // The waiter may still be inside its registering closure: see
+                // resumeHidingRuntimeReads.
+                resumeHidingRuntimeReads(continuation, with: .failure(CancellationError()))
+            }
         }
     }
 
@@ -216,7 +223,9 @@ public final class ThreadSignal: Sendable {
         for waiter in waiters {
             switch waiter {
             case .task(let continuation):
-                continuation.resume(throwing: LoopError.closed)
+                // The waiter may still be inside its registering closure on another
+                // thread: see resumeHidingRuntimeReads.
+                resumeHidingRuntimeReads(continuation, with: .failure(LoopError.closed))
             case .select(let select, let index):
                 // A closed signal is ready for a select: its handler is told (false).
                 if select.claim(case: index, payload: false) { select.wake() }

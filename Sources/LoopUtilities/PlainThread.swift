@@ -103,7 +103,8 @@ package final class PlainThread: Sendable {
             defer { state.joiners = [] }
             return state.joiners
         }
-        for joiner in joiners { joiner.resume() }
+        // A joiner may still be inside its registering closure: see resumeHidingRuntimeReads.
+        for joiner in joiners { resumeHidingRuntimeReads(joiner) }
     }
 
     /// What the new thread needs; the owner reference keeps the `PlainThread` alive until

@@ -306,7 +306,10 @@ final class MultishotStorage<Value: Sendable>: @unchecked Sendable {
         let taken = waiter.unsafelyUnwrapped
         waiter = nil
         switch taken {
-        case .task(let continuation): continuation.resume(returning: cancelled)
+        case .task(let continuation):
+            // The receiver may still be inside its registering closure on another thread:
+            // see resumeHidingRuntimeReads.
+            resumeHidingRuntimeReads(continuation, with: .success(cancelled))
         case .thread(let thread): thread.deliver(cancelled)
         }
     }
