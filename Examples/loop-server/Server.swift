@@ -70,7 +70,7 @@ final class Server: Sendable {
     /// The connections of each loop, in the order of `group.dispatchers`.
     let loops: [LoopConnections]
     /// `loops` by the identity of their dispatcher, to find the one `group.next()` picked.
-    private let loopsByDispatcher: [ObjectIdentifier: LoopConnections]
+    private let loopsByDispatcher: [Dispatcher: LoopConnections]
     private let listener: Int32
     private let stopRequested: ThreadSignal
 
@@ -91,7 +91,7 @@ final class Server: Sendable {
         loops = group.dispatchers.map { dispatcher in
             LoopConnections(on: dispatcher, configuration: configuration, statistics: statistics, pool: pool)
         }
-        loopsByDispatcher = Dictionary(uniqueKeysWithValues: loops.map { (ObjectIdentifier($0.dispatcher), $0) })
+        loopsByDispatcher = Dictionary(uniqueKeysWithValues: loops.map { ($0.dispatcher, $0) })
     }
 
     /// Asks a running ``serve()`` to stop gracefully. Callable from any thread; never blocks.
@@ -157,7 +157,7 @@ final class Server: Sendable {
         statistics.accepted.add(1, ordering: .relaxed)
         statistics.open.add(1, ordering: .relaxed)
         let dispatcher = group.next()
-        guard let connections = loopsByDispatcher[ObjectIdentifier(dispatcher)] else {
+        guard let connections = loopsByDispatcher[dispatcher] else {
             preconditionFailure("group.next() returned a dispatcher that is not in group.dispatchers")
         }
         dispatcher.execute { connections.open(fd) }

@@ -247,7 +247,10 @@ public final class Dispatcher: TaskExecutor, @unchecked Sendable {
 
     /// Posts a closure to run on the loop thread. Callable from any thread.
     ///
-    /// Closures posted in a happens-before order run in that order. Called on the loop
+    /// Closures posted in a happens-before order run in that order. They share one FIFO
+    /// with the loop's task and actor jobs: a closure posted after a task was resumed (or
+    /// created) on this dispatcher runs after that task's next slice, and a long closure
+    /// delays every task of the loop as a long synchronous stretch of a task would. Called on the loop
     /// thread it takes no lock and makes no system call; from another thread it takes the
     /// inbox lock and writes the wake eventfd only when the loop may be blocked.
     /// After shutdown the closure runs on the dispatcher's serial fallback queue instead.
@@ -344,4 +347,18 @@ public final class Dispatcher: TaskExecutor, @unchecked Sendable {
     /// This dispatcher as a `SerialExecutor`, for APIs that take one (actors should use
     /// ``unownedSerialExecutor``). Callable from any thread.
     public var asSerialExecutor: any SerialExecutor { serialExecutor }
+}
+
+extension Dispatcher: Hashable {
+    /// Whether `lhs` and `rhs` are the same dispatcher (identity: two dispatchers are never
+    /// equal, whatever their names). Callable from any thread.
+    public static func == (lhs: Dispatcher, rhs: Dispatcher) -> Bool {
+        lhs === rhs
+    }
+
+    /// Hashes the dispatcher's identity, so that it can key a dictionary or fill a set (for
+    /// state kept per loop of a ``LoopGroup``). Callable from any thread.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(ObjectIdentifier(self))
+    }
 }

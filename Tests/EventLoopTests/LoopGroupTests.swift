@@ -11,15 +11,27 @@ struct LoopGroupTests {
         let group = try LoopGroup(loops: 3, name: "lg-next")
         defer { group.shutdown() }
         #expect(group.dispatchers.count == 3)
-        #expect(Set(group.dispatchers.map(ObjectIdentifier.init)).count == 3)
-        let picked = (0..<9).map { _ in ObjectIdentifier(group.next()) }
-        let expected = (0..<9).map { ObjectIdentifier(group.dispatchers[$0 % 3]) }
+        #expect(Set(group.dispatchers).count == 3)
+        let picked = (0..<9).map { _ in group.next() }
+        let expected = (0..<9).map { group.dispatchers[$0 % 3] }
         #expect(picked == expected)
         // Each thread names itself as it starts.
         await waitUntil("the three loops to be named") {
             let names = processThreadNames()
             return (0..<3).allSatisfy { names.contains("lg-next-\($0)") }
         }
+    }
+
+    /// Dispatchers compare and hash by identity, so that state can be kept per loop.
+    @Test func dispatchersAreEqualOnlyToThemselves() throws {
+        let group = try LoopGroup(loops: 2, name: "lg-hash")
+        defer { group.shutdown() }
+        let (first, second) = (group.dispatchers[0], group.dispatchers[1])
+        #expect(first == first)
+        #expect(first != second)
+        var perLoop: [Dispatcher: Int] = [:]
+        for _ in 0..<6 { perLoop[group.next(), default: 0] += 1 }
+        #expect(perLoop == [first: 3, second: 3])
     }
 
     @Test func tasksRunOnTheLoopNextPicked() async throws {
