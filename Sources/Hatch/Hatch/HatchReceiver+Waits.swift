@@ -141,7 +141,7 @@ extension HatchReceiver {
     }
 
     /// The blocking half of the receives, after the fast path found the hatch empty: refuses
-    /// on a loop thread, spins briefly, then parks until a value, a close or `deadline`
+    /// on a loop thread, spins as the thread's idle policy allows, then parks until a value, a close or `deadline`
     /// (monotonic nanoseconds; `UInt64.max` is none).
     @usableFromInline
     func receiveSyncSlow(deadline: UInt64) throws -> Value {
@@ -152,7 +152,7 @@ extension HatchReceiver {
             }
             throw HatchWaitError.wouldBlockLoop
         }
-        _ = storage.spinWhileEmpty(epoch: epoch)
+        _ = storage.spinWhileEmpty(epoch: epoch, deadline: deadline)
         while true {
             let closes = closesFlag.load(ordering: .relaxed)
             if let value = try storage.tryReceive(epoch: epoch, closes: closes) { return value }
