@@ -141,8 +141,9 @@ extension Dispatcher {
     /// a timer made work ready, a timer fell due, or `run()` was asked to stop. False when
     /// the spin is spent or the policy grants none: block.
     ///
-    /// Descriptors are polled (a zero-timeout `epoll_wait`) every `idlePollInterval` of
-    /// spinning while tasks wait on them. Spins that end at a timer's deadline say nothing
+    /// Under the adaptive policy the spin lasts as long as the loop's history says (see
+    /// `IdleHistory`), at most the window. Descriptors are polled (a zero-timeout
+    /// `epoll_wait`) every `idlePollInterval` of spinning while tasks wait on them. Spins that end at a timer's deadline say nothing
     /// about how long waits last and are left out of the adaptive history.
     private func spinWhileIdle() -> Bool {
         // Relaxed: see `idlePolicyWord`.
@@ -156,8 +157,9 @@ extension Dispatcher {
         guard settings.kind != .never, window > 0 else { return false }
         let adaptive = settings.kind == .adaptive
         if adaptive && !idleHistory.shouldSpin() { return false }
+        let length = adaptive ? idleHistory.spinLength(window: window) : window
         let start = cel_monotonic_ns()
-        var end = start &+ UInt64(window)
+        var end = start &+ UInt64(length)
         var endsAtTimer = false
         if let due = timers.nextDeadline, due <= end {
             end = due
@@ -189,7 +191,9 @@ extension Dispatcher {
             idleSpinNanoseconds.load(ordering: .relaxed) &+ Int(clamping: finish &- start),
             ordering: .relaxed
         )
-        if adaptive && !(endsAtTimer && !sawWork) { idleHistory.record(hit: sawWork) }
+        if adaptive && !(endsAtTimer && !sawWork) {
+            idleHistory.record(hit: sawWork, waited: Int64(clamping: finish &- start), window: window)
+        }
         // A spin that ran up to a timer's deadline returns, so the loop fires the timer.
         return sawWork || endsAtTimer
     }

@@ -58,15 +58,21 @@ package struct IdleSettings: Sendable, Hashable {
     package var windowNanoseconds: Int64 { Int64(rawValue & (1 << 62 - 1)) }
 }
 
-/// The adaptive part of an idle policy: a small score of how the recent spins of one
-/// waiting thread or loop ended, kept in one 32-bit word (the loop in its own state, a plain
-/// thread in its thread-local slot). Only its owner touches it.
+/// The adaptive part of an idle policy: how the recent spins of one waiting thread or loop
+/// ended, kept in one 64-bit word (the loop in its own state, a plain thread in its
+/// thread-local slot). Only its owner touches it.
 ///
-/// `misses` rises by one for a spin that ran out its window and falls by two for one that
-/// saw its wait end: spinning pays while at least a third of the spins end in time (a hit
-/// saves a wake-up that costs about as much as a missed window). At ``missLimit`` the owner
-/// stops spinning and only probes: one spin after 8 waits without one, then after 16, 32,
-/// 64 while probes keep missing. A probe that hits brings the spinning back.
+/// Two things adapt:
+/// - Whether to spin. `misses` rises by one for a spin that ran out and falls by two for
+///   one that saw its wait end: spinning goes on while at least a third of the spins end in
+///   time. At ``missLimit`` the owner stops spinning and only probes: one spin after 8 waits
+///   without one, then after 16, 32, 64 while probes keep missing. A probe that hits brings
+///   the spinning back.
+/// - How long to spin, within the window. A hit sets the next spin's length to four times
+///   how long that wait took (at least ``shortestSpinNanoseconds``); a miss doubles it. A
+///   waiter whose answers come within a microsecond spins a few microseconds, so that a
+///   wait that will be long (the other thread was preempted) costs little before it parks;
+///   answers that get slower make it spin longer again, up to the window.
 @frozen
 @usableFromInline
 package struct IdleHistory: Sendable, Hashable {
@@ -79,27 +85,39 @@ package struct IdleHistory: Sendable, Hashable {
     /// `8 << probeLevel` skipped waits.
     @usableFromInline
     package var probeLevel: UInt8
+    /// The next spin's length in nanoseconds; 0: the whole window (a fresh history).
+    @usableFromInline
+    package var spinNanoseconds: UInt32
 
     @inlinable
     package static var missLimit: UInt8 { 4 }
 
-    /// A fresh history: spinning.
+    /// The shortest spin the history settles on: 2 µs, a few round trips between two
+    /// threads that are both awake.
+    @inlinable
+    package static var shortestSpinNanoseconds: Int64 { 2_000 }
+
+    /// A fresh history: spinning, for the whole window.
     @inlinable
     package init() {
         misses = 0
         skips = 0
         probeLevel = 0
+        spinNanoseconds = 0
     }
 
     @inlinable
-    package init(rawValue: UInt32) {
+    package init(rawValue: UInt64) {
         misses = UInt8(truncatingIfNeeded: rawValue)
         skips = UInt8(truncatingIfNeeded: rawValue >> 8)
         probeLevel = UInt8(truncatingIfNeeded: rawValue >> 16)
+        spinNanoseconds = UInt32(truncatingIfNeeded: rawValue >> 32)
     }
 
     @inlinable
-    package var rawValue: UInt32 { UInt32(misses) | UInt32(skips) << 8 | UInt32(probeLevel) << 16 }
+    package var rawValue: UInt64 {
+        UInt64(misses) | UInt64(skips) << 8 | UInt64(probeLevel) << 16 | UInt64(spinNanoseconds) << 32
+    }
 
     /// Whether the recent spins have paid, so that the owner spins without probing.
     @inlinable
@@ -118,17 +136,30 @@ package struct IdleHistory: Sendable, Hashable {
         return false
     }
 
-    /// Records how a spin ended: `hit` when the wait ended within the window.
+    /// How long the next spin lasts under a policy whose window is `window` nanoseconds.
     @inlinable
-    package mutating func record(hit: Bool) {
+    package func spinLength(window: Int64) -> Int64 {
+        spinNanoseconds == 0 ? window : min(Int64(spinNanoseconds), window)
+    }
+
+    /// Records how a spin under a window of `window` nanoseconds ended: `hit` when the wait
+    /// ended within it, after `waited` nanoseconds of spinning.
+    @inlinable
+    package mutating func record(hit: Bool, waited: Int64, window: Int64) {
         if hit {
             misses = misses >= 2 ? misses - 2 : 0
             probeLevel = 0
-        } else if isWarm {
-            misses += 1
+            let next = min(max(waited.multipliedReportingOverflow(by: 4).partialValue, Self.shortestSpinNanoseconds), window)
+            spinNanoseconds = UInt32(clamping: max(next, 1))
         } else {
-            // A probe that missed: wait longer before the next one.
-            probeLevel = min(probeLevel + 1, 3)
+            if isWarm {
+                misses += 1
+            } else {
+                // A probe that missed: wait longer before the next one.
+                probeLevel = min(probeLevel + 1, 3)
+            }
+            let doubled = min(spinLength(window: window).multipliedReportingOverflow(by: 2).partialValue, window)
+            spinNanoseconds = UInt32(clamping: max(doubled, 1))
         }
     }
 }
@@ -149,6 +180,10 @@ package struct IdleWait {
     @usableFromInline var deadline: UInt64
     /// Whether the outcome goes into the calling thread's adaptive history (once).
     @usableFromInline var recordsOnThread: Bool
+    /// When the spin began (monotonic nanoseconds), for the history; 0 when not recorded.
+    @usableFromInline var start: UInt64
+    /// The policy's window (nanoseconds), for the history.
+    @usableFromInline var window: Int64
 
     /// Pauses between two looks at the clock: about 0.2 µs where a pause costs 24 ns (an
     /// AMD EPYC), so a window overshoots by that much at most and the clock costs a few
@@ -157,56 +192,60 @@ package struct IdleWait {
     package static var pausesPerClockCheck: Int { 8 }
 
     @inlinable
-    init(pausesLeft: Int, deadline: UInt64, recordsOnThread: Bool) {
+    init(pausesLeft: Int, deadline: UInt64, recordsOnThread: Bool = false, start: UInt64 = 0, window: Int64 = 0) {
         self.pausesLeft = pausesLeft
         self.deadline = deadline
         self.recordsOnThread = recordsOnThread
+        self.start = start
+        self.window = window
     }
 
     /// No spin at all: the waiter blocks at once.
     @inlinable
-    package static var none: IdleWait { IdleWait(pausesLeft: 0, deadline: 0, recordsOnThread: false) }
+    package static var none: IdleWait { IdleWait(pausesLeft: 0, deadline: 0) }
 
     /// The package's brief bounded spin (`Backoff.limit` pauses, about 1.5 µs), not adapted:
     /// for a wait on a thread that runs a loop, which must not hold the loop for a window.
     @inlinable
-    package static var brief: IdleWait { IdleWait(pausesLeft: Backoff.limit, deadline: 0, recordsOnThread: false) }
+    package static var brief: IdleWait { IdleWait(pausesLeft: Backoff.limit, deadline: 0) }
 
     /// A spin until `deadline` (monotonic nanoseconds), recorded in no history: for the
     /// loop, which keeps its own.
     @inlinable
     package static func until(_ deadline: UInt64) -> IdleWait {
-        IdleWait(pausesLeft: pausesPerClockCheck, deadline: deadline, recordsOnThread: false)
+        IdleWait(pausesLeft: pausesPerClockCheck, deadline: deadline)
     }
 
     /// The spin that the calling plain thread's idle policy grants the wait that begins now:
-    /// none for `never`, the window for `spin`, and for `adaptive` the window while the
-    /// thread's history is warm (or a probe is due), else none. Never past `limit`
-    /// (monotonic nanoseconds; the wait's own deadline): a spin cut short by it is not
-    /// recorded, since it says nothing about the thread's waits. Reads and, when it skips a
-    /// spin, updates the thread-local history.
+    /// none for `never`, the window for `spin`, and for `adaptive` the length its history
+    /// settled on (at most the window) while that history is warm or a probe is due, else
+    /// none. Never past `limit` (monotonic nanoseconds; the wait's own deadline): a spin cut
+    /// short by it is not recorded, since it says nothing about the thread's waits. Reads
+    /// and, when it skips a spin, updates the thread-local history.
     @usableFromInline
     package static func forPlainThread(limit: UInt64 = .max) -> IdleWait {
         let slot = cel_current_idle_state()!
         let settings = IdleSettings(rawValue: slot.pointee.policy)
         let window = settings.windowNanoseconds
-        var records = false
-        switch settings.kind {
-        case .never:
-            return .none
-        case .spin:
-            guard window > 0 else { return .none }
-        case .adaptive:
-            guard window > 0 else { return .none }
+        guard settings.kind != .never, window > 0 else { return .none }
+        var length = window
+        if settings.kind == .adaptive {
             var history = IdleHistory(rawValue: slot.pointee.history)
             let spins = history.shouldSpin()
             slot.pointee.history = history.rawValue
             guard spins else { return .none }
-            records = true
+            length = history.spinLength(window: window)
         }
-        let end = cel_monotonic_ns() &+ UInt64(window)
-        if limit < end { return IdleWait(pausesLeft: pausesPerClockCheck, deadline: limit, recordsOnThread: false) }
-        return IdleWait(pausesLeft: pausesPerClockCheck, deadline: end, recordsOnThread: records)
+        let now = cel_monotonic_ns()
+        let end = now &+ UInt64(length)
+        if limit < end { return IdleWait(pausesLeft: pausesPerClockCheck, deadline: limit) }
+        return IdleWait(
+            pausesLeft: pausesPerClockCheck,
+            deadline: end,
+            recordsOnThread: settings.kind == .adaptive,
+            start: now,
+            window: window
+        )
     }
 
     /// Whether nothing is left to spend.
@@ -222,19 +261,35 @@ package struct IdleWait {
     @inline(__always)
     package mutating func spin(while waiting: () -> Bool) -> Bool {
         repeat {
-            if pausesLeft == 0 {
-                guard deadline != 0, monotonicNanoseconds() < deadline else {
-                    deadline = 0
-                    record(hit: false)
-                    return false
-                }
-                pausesLeft = Self.pausesPerClockCheck
-            }
-            pausesLeft &-= 1
-            spinLoopHint()
+            guard pause() else { return false }
         } while waiting()
         record(hit: true)
         return true
+    }
+
+    /// One step of a spin: pauses and returns true, or returns false once the budget is
+    /// spent (recording a missed spin). For a spin that polls rather than watches a
+    /// condition (a select's cases): call ``ended()`` when a poll succeeds.
+    @inlinable
+    @inline(__always)
+    package mutating func pause() -> Bool {
+        if pausesLeft == 0 {
+            guard deadline != 0, monotonicNanoseconds() < deadline else {
+                deadline = 0
+                record(hit: false)
+                return false
+            }
+            pausesLeft = Self.pausesPerClockCheck
+        }
+        pausesLeft &-= 1
+        spinLoopHint()
+        return true
+    }
+
+    /// Records that the awaited event came during the spin (see ``pause()``).
+    @inlinable
+    package mutating func ended() {
+        record(hit: true)
     }
 
     /// Records the outcome in the thread's history, once per wait.
@@ -242,15 +297,16 @@ package struct IdleWait {
     mutating func record(hit: Bool) {
         guard recordsOnThread else { return }
         recordsOnThread = false
-        Self.recordOnThread(hit: hit)
+        Self.recordOnThread(hit: hit, start: start, window: window)
     }
 
     /// Adds an outcome to the calling thread's history.
     @usableFromInline
-    static func recordOnThread(hit: Bool) {
+    static func recordOnThread(hit: Bool, start: UInt64, window: Int64) {
         let slot = cel_current_idle_state()!
         var history = IdleHistory(rawValue: slot.pointee.history)
-        history.record(hit: hit)
+        let waited = hit ? Int64(clamping: cel_monotonic_ns() &- start) : 0
+        history.record(hit: hit, waited: waited, window: window)
         slot.pointee.history = history.rawValue
     }
 }

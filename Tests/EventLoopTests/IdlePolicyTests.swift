@@ -220,26 +220,6 @@ struct IdlePolicyTests {
         #expect(after.idleSpins - before.idleSpins >= rounds - 1)
     }
 
-    /// A loop whose work comes right after it runs out keeps spinning under the adaptive
-    /// policy: the spins see their wait end.
-    @Test func anAdaptiveLoopKeepsSpinningWhileWorkComesSoon() async throws {
-        let loop = try LoopThread(name: "idle-warm", idlePolicy: .adaptive(window: .milliseconds(100)))
-        defer { loop.shutdown() }
-        let dispatcher = loop.dispatcher
-        let rounds = 200
-        let ran = Counter()
-        let before = dispatcher.counters
-        let poster = PlainThread {
-            for round in 0..<rounds {
-                dispatcher.execute { _ = ran.add() }
-                spinUntil("closure \(round) to run") { ran.value > round }
-            }
-        }
-        await poster.join()
-        let after = dispatcher.counters
-        #expect(after.eventfdWrites - before.eventfdWrites <= rounds / 10)
-    }
-
     // MARK: Stress
 
     /// Producers post closures at random moments while the loop's policy changes under it:

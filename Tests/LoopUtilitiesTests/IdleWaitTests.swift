@@ -9,7 +9,7 @@ struct IdleWaitTests {
         var history = IdleHistory()
         for _ in 0..<4 {
             #expect((history.shouldSpin() as Bool))
-            history.record(hit: false)
+            history.record(hit: false, waited: 0, window: 50_000)
         }
         // Four misses: cold, no spin on the next waits.
         #expect(!history.isWarm)
@@ -20,25 +20,25 @@ struct IdleWaitTests {
         var history = IdleHistory()
         for _ in 0..<100 {
             #expect((history.shouldSpin() as Bool))
-            history.record(hit: true)
+            history.record(hit: true, waited: 1_000, window: 50_000)
             #expect((history.shouldSpin() as Bool))
-            history.record(hit: false)
+            history.record(hit: false, waited: 0, window: 50_000)
             #expect((history.shouldSpin() as Bool))
-            history.record(hit: false)
+            history.record(hit: false, waited: 0, window: 50_000)
         }
         #expect(history.isWarm)
     }
 
     @Test func aColdHistoryProbesLessAndLessOften() {
         var history = IdleHistory()
-        for _ in 0..<4 { history.record(hit: false) }
+        for _ in 0..<4 { history.record(hit: false, waited: 0, window: 50_000) }
         var gaps: [Int] = []
         var sinceProbe = 0
         for _ in 0..<400 {
             if history.shouldSpin() {
                 gaps.append(sinceProbe)
                 sinceProbe = 0
-                history.record(hit: false)
+                history.record(hit: false, waited: 0, window: 50_000)
             } else {
                 sinceProbe += 1
             }
@@ -49,25 +49,49 @@ struct IdleWaitTests {
 
     @Test func aProbeThatHitsBringsTheSpinningBack() {
         var history = IdleHistory()
-        for _ in 0..<4 { history.record(hit: false) }
+        for _ in 0..<4 { history.record(hit: false, waited: 0, window: 50_000) }
         var waits = 0
         while !history.shouldSpin() { waits += 1 }
         #expect(waits == 8)
-        history.record(hit: true)
+        history.record(hit: true, waited: 1_000, window: 50_000)
         #expect(history.isWarm)
         #expect((history.shouldSpin() as Bool))
         // And the next probe interval starts from the shortest again.
-        history.record(hit: false)
-        history.record(hit: false)
+        history.record(hit: false, waited: 0, window: 50_000)
+        history.record(hit: false, waited: 0, window: 50_000)
         #expect(!history.isWarm)
         waits = 0
         while !history.shouldSpin() { waits += 1 }
         #expect(waits == 8)
     }
 
+    @Test func theSpinLengthFollowsHowLongWaitsTook() {
+        let window: Int64 = 50_000
+        var history = IdleHistory()
+        #expect(history.spinLength(window: window) == window)
+        // A hit after 1 µs: spin four times that next.
+        history.record(hit: true, waited: 1_000, window: window)
+        #expect(history.spinLength(window: window) == 4_000)
+        // Misses double it, up to the window.
+        history.record(hit: false, waited: 0, window: window)
+        #expect(history.spinLength(window: window) == 8_000)
+        history.record(hit: false, waited: 0, window: window)
+        history.record(hit: false, waited: 0, window: window)
+        #expect(history.spinLength(window: window) == 32_000)
+        history.record(hit: false, waited: 0, window: window)
+        #expect(history.spinLength(window: window) == window)
+        // A very quick hit: the shortest spin; a slow one: the window at most.
+        history.record(hit: true, waited: 100, window: window)
+        #expect(history.spinLength(window: window) == IdleHistory.shortestSpinNanoseconds)
+        history.record(hit: true, waited: 40_000, window: window)
+        #expect(history.spinLength(window: window) == window)
+        // A smaller window caps a length learnt under a larger one.
+        #expect(history.spinLength(window: 10_000) == 10_000)
+    }
+
     @Test func theHistoryRoundTripsThroughItsWord() {
         var history = IdleHistory()
-        for _ in 0..<5 { history.record(hit: false) }
+        for _ in 0..<5 { history.record(hit: false, waited: 0, window: 50_000) }
         for _ in 0..<3 { _ = history.shouldSpin() }
         #expect(IdleHistory(rawValue: history.rawValue) == history)
         #expect(IdleHistory(rawValue: 0) == IdleHistory())

@@ -28,7 +28,7 @@ static inline void cel_set_current_dispatcher(void *dispatcher) { cel_current_di
 /// `IdleSettings`), `history` the adaptive score (`IdleHistory`).
 typedef struct cel_idle_state {
     uint64_t policy;
-    uint32_t history;
+    uint64_t history;
 } cel_idle_state;
 
 /// The calling thread's idle state. Defined in CEventLoop.c.

@@ -49,8 +49,8 @@ extension HatchReceiver {
 
     /// Receives the value, blocking the calling thread while the hatch is empty.
     ///
-    /// For plain threads: a brief spin, then the thread parks (futex) until the sender hands
-    /// it a value or a side closes. A value already there is taken at once, on any thread. On
+    /// For plain threads: a spin as the thread's idle policy allows (`IdlePolicy.currentThread`),
+    /// then the thread parks (futex) until the sender hands it a value or a side closes. A value already there is taken at once, on any thread. On
     /// a thread that runs a loop now (a task or closure on a `LoopThread`, a thread dispatcher
     /// inside `run()` or `waitFor(_:)`, a shut-down dispatcher's fallback drain) it never
     /// parks: where it would wait it throws ``HatchWaitError/wouldBlockLoop`` at once. From a
