@@ -149,7 +149,8 @@ package struct IdleHistory: Sendable, Hashable {
         if hit {
             misses = misses >= 2 ? misses - 2 : 0
             probeLevel = 0
-            let next = min(max(waited.multipliedReportingOverflow(by: 4).partialValue, Self.shortestSpinNanoseconds), window)
+            let next = min(
+                max(waited.multipliedReportingOverflow(by: 4).partialValue, Self.shortestSpinNanoseconds), window)
             spinNanoseconds = UInt32(clamping: max(next, 1))
         } else {
             if isWarm {

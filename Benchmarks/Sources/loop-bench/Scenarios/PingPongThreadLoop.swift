@@ -40,6 +40,7 @@ struct IdlePolicyRun: Sendable {
     /// The default policy and `.never`.
     static let all = [
         IdlePolicyRun(suffix: "adaptive", policy: .adaptive), IdlePolicyRun(suffix: "no spin", policy: .never),
+        IdlePolicyRun(suffix: "spin", policy: .spin(for: .microseconds(50))),
     ]
 
     /// `name (suffix)`.
