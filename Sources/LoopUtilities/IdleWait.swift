@@ -225,6 +225,8 @@ package struct IdleWait {
     /// and, when it skips a spin, updates the thread-local history.
     @usableFromInline
     package static func forPlainThread(limit: UInt64 = .max) -> IdleWait {
+        // The calling thread's own `_Thread_local` slot: valid for as long as the thread
+        // lives, and touched by no other thread, so plain loads and stores are enough.
         let slot = cel_current_idle_state()!
         let settings = IdleSettings(rawValue: slot.pointee.policy)
         let window = settings.windowNanoseconds
@@ -304,6 +306,7 @@ package struct IdleWait {
     /// Adds an outcome to the calling thread's history.
     @usableFromInline
     static func recordOnThread(hit: Bool, start: UInt64, window: Int64) {
+        // The calling thread's own slot (see `forPlainThread`).
         let slot = cel_current_idle_state()!
         var history = IdleHistory(rawValue: slot.pointee.history)
         let waited = hit ? Int64(clamping: cel_monotonic_ns() &- start) : 0
@@ -317,6 +320,7 @@ package struct IdleWait {
 package var currentThreadIdleSettings: IdleSettings {
     get { IdleSettings(rawValue: cel_current_idle_state()!.pointee.policy) }
     set {
+        // The calling thread's own slot (see `IdleWait.forPlainThread`).
         let slot = cel_current_idle_state()!
         // A new policy starts from a fresh history.
         if slot.pointee.policy != newValue.rawValue { slot.pointee.history = 0 }
