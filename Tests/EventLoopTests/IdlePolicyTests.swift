@@ -157,9 +157,12 @@ struct IdlePolicyTests {
         // Most wake-ups came by eventfd: the loop was asleep (on a loaded machine a post can
         // still find the loop awake, descheduled before it could block).
         #expect(after.eventfdWrites - before.eventfdWrites >= wakes / 2)
-        // In the second half only probes spin: one every 64 wake-ups once they keep missing.
+        // In the second half only probes spin: one every 64 wake-ups once they keep missing
+        // (a loop that never stopped would spin on all 80). On a loaded machine a post can
+        // still land in a probe, or in the spin of a loop that was descheduled after its
+        // last job, and warm the history for a few wake-ups: a quarter is the bound.
         #expect(
-            after.idleSpins - middle.idleSpins <= wakes / 2 / 8,
+            after.idleSpins - middle.idleSpins <= wakes / 2 / 4,
             "spins in the second half: \(after.idleSpins - middle.idleSpins)"
         )
         // Spinning every time would cost 2.5% of the time (50 µs per 2 ms).
