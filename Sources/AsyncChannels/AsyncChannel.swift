@@ -121,8 +121,8 @@ public final class AsyncChannel<Element: Sendable>: Sendable {
     /// Removes and returns the oldest element, blocking the calling thread while the channel
     /// is empty, for at most `timeout`.
     ///
-    /// As ``receiveSync()``: a brief spin, then the thread parks (futex) until an element, a
-    /// close or the timeout. A zero or negative timeout only looks.
+    /// As ``receiveSync()``: a spin as the thread's idle policy allows, then the thread parks
+    /// (futex) until an element, a close or the timeout. A zero or negative timeout only looks.
     /// - Throws: ``ChannelError/timedOut`` when `timeout` passed first (nothing taken);
     ///   ``ChannelError/closed`` once closed and drained; ``ChannelError/wouldBlockLoop`` at
     ///   once, instead of waiting, on a thread that runs a dispatcher's loop.
@@ -171,6 +171,10 @@ public final class AsyncChannel<Element: Sendable>: Sendable {
     /// already queued is returned there as anywhere. Use ``receive()`` from a task. From a
     /// task on the global executor it blocks a thread of the shared pool: use ``receive()``
     /// there too. A blocked thread cannot be cancelled; ``close()`` wakes it.
+    ///
+    /// On an empty channel the thread first spins as its `IdlePolicy.currentThread` allows
+    /// (by default up to 50 µs while its recent waits ended that soon), so that an element
+    /// sent meanwhile costs neither side a system call; then it parks.
     /// - Returns: the next element.
     /// - Throws: ``ChannelError/closed`` once the channel is closed and drained;
     ///   ``ChannelError/wouldBlockLoop`` when the channel is empty and open and the calling

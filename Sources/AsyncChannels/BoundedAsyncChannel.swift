@@ -155,6 +155,10 @@ public final class BoundedAsyncChannel<Element: Sendable>: Sendable {
     /// already queued is returned there as anywhere. Use ``receive()`` from a task. From a
     /// task on the global executor it blocks a thread of the shared pool: use ``receive()``
     /// there too. A blocked thread cannot be cancelled; ``close()`` wakes it.
+    ///
+    /// Once registered as a waiter, the thread spins as its `IdlePolicy.currentThread`
+    /// allows before it parks, so that an element handed over meanwhile costs neither side
+    /// a futex call. `sendSync(_:)` waits for room the same way.
     /// - Returns: the next element.
     /// - Throws: ``ChannelError/closed`` once the channel is closed and drained;
     ///   ``ChannelError/wouldBlockLoop`` when the channel is empty and open and the calling

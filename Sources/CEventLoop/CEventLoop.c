@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 _Thread_local void *cel_current_dispatcher_slot = NULL;
+_Thread_local cel_idle_state cel_idle_state_slot = {0, 0};
 
 // MARK: Random
 

@@ -101,9 +101,15 @@ extension Dispatcher {
         }
     }
 
-    /// Loop thread: blocks in the selector until a descriptor is ready, a producer wakes
-    /// the loop, the next timer is due or the next descriptor audit is.
+    /// Loop thread: spins for work as the idle policy allows, then blocks in the selector
+    /// until a descriptor is ready, a producer wakes the loop, the next timer is due or the
+    /// next descriptor audit is.
     private func block() {
+        // While the loop spins, `wakePending` stays true (it is true whenever the loop is
+        // awake), so producers append to the inbox and write no eventfd: that is what the
+        // spin saves them. The spin only looks; whatever it sees, or misses, the loop's next
+        // pass or the sequence below picks up, so it adds no case to the argument below.
+        if spinWhileIdle() { return }
         // Clear the flag, then look at the inbox under its lock: a producer that appended
         // before our look is seen now; one that appends after it sees the flag cleared
         // (the lock orders them) and wakes the selector. The lock alone makes this correct;
@@ -128,6 +134,72 @@ extension Dispatcher {
         // next block() clears it before it looks at the inbox under the lock.
         wakePending.store(true, ordering: .relaxed)
     }
+
+    /// Loop thread: the idle spin before blocking, as ``idlePolicy`` allows. Returns true when
+    /// the loop has something to do without blocking: work came to the inbox (seen by a
+    /// relaxed load; the loop's next pass takes it with the acquiring one), a descriptor or
+    /// a timer made work ready, a timer fell due, or `run()` was asked to stop. False when
+    /// the spin is spent or the policy grants none: block.
+    ///
+    /// Under the adaptive policy the spin lasts as long as the loop's history says (see
+    /// `IdleHistory`), at most the window. Descriptors are polled (a zero-timeout
+    /// `epoll_wait`) every `idlePollInterval` of spinning while tasks wait on them. Spins that end at a timer's deadline say nothing
+    /// about how long waits last and are left out of the adaptive history.
+    private func spinWhileIdle() -> Bool {
+        // Relaxed: see `idlePolicyWord`.
+        let word = idlePolicyWord.load(ordering: .relaxed)
+        if word != idleHistoryPolicy {
+            idleHistory = IdleHistory()
+            idleHistoryPolicy = word
+        }
+        let settings = IdleSettings(rawValue: word)
+        let window = settings.windowNanoseconds
+        guard settings.kind != .never, window > 0 else { return false }
+        let adaptive = settings.kind == .adaptive
+        if adaptive && !idleHistory.shouldSpin() { return false }
+        let length = adaptive ? idleHistory.spinLength(window: window) : window
+        let start = cel_monotonic_ns()
+        var end = start &+ UInt64(length)
+        var endsAtTimer = false
+        if let due = timers.nextDeadline, due <= end {
+            end = due
+            endsAtTimer = true
+        }
+        var spin = IdleWait.until(end)
+        var nextPoll = descriptorWaits > 0 ? start &+ Self.idlePollInterval : UInt64.max
+        let sawWork = spin.spin {
+            // Relaxed: a hint; the loop's next pass loads the flag with acquire before it
+            // drains (and only a stop() that `run()` honours ends the spin).
+            if inboxHasWork.load(ordering: .relaxed) || !local.isEmpty { return false }
+            if runHonoursStop && stopRequested.load(ordering: .relaxed) { return false }
+            if nextPoll != UInt64.max {
+                let now = cel_monotonic_ns()
+                if now >= nextPoll {
+                    // Runs the tasks' descriptor handlers and any due timer; what they
+                    // resume lands in `local`.
+                    poll(timeoutNanoseconds: 0)
+                    nextPoll = descriptorWaits > 0 ? now &+ Self.idlePollInterval : UInt64.max
+                    return local.isEmpty && !inboxHasWork.load(ordering: .relaxed)
+                }
+            }
+            return true
+        }
+        let finish = cel_monotonic_ns()
+        // One writer (this thread): loads and stores, no read-modify-write.
+        idleSpinCount.store(idleSpinCount.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+        idleSpinNanoseconds.store(
+            idleSpinNanoseconds.load(ordering: .relaxed) &+ Int(clamping: finish &- start),
+            ordering: .relaxed
+        )
+        if adaptive && !(endsAtTimer && !sawWork) {
+            idleHistory.record(hit: sawWork, waited: Int64(clamping: finish &- start), window: window)
+        }
+        // A spin that ran up to a timer's deadline returns, so the loop fires the timer.
+        return sawWork || endsAtTimer
+    }
+
+    /// How often an idle spin polls the descriptors tasks wait on: 5 µs.
+    static var idlePollInterval: UInt64 { 5_000 }
 
     /// Loop thread: one selector wait, then the timers and the audit that fell due meanwhile.
     private func poll(timeoutNanoseconds: Int64) {

@@ -89,6 +89,16 @@ public final class Dispatcher: TaskExecutor, @unchecked Sendable {
     let epollWaitCount = Atomic<Int>(0)
     /// Written by the loop thread only, read from any thread (relaxed; a statistic).
     let jobsRunCount = Atomic<Int>(0)
+    /// Written by the loop thread only, read from any thread (relaxed; a statistic): idle
+    /// spins begun before blocking.
+    let idleSpinCount = Atomic<Int>(0)
+    /// Written by the loop thread only, read from any thread (relaxed; a statistic): time
+    /// spent in idle spins, in nanoseconds.
+    let idleSpinNanoseconds = Atomic<Int>(0)
+    /// Any thread, atomic (relaxed): the encoded ``idlePolicy`` (`IdleSettings`). The loop
+    /// reads it once per idle period; the policy is a value of its own that no other memory
+    /// depends on, so a change needs no ordering and takes effect at the next idle period.
+    let idlePolicyWord: Atomic<UInt64>
 
     // MARK: Loop-thread state (after shutdown: the fallback drain's, which is serial)
 
@@ -115,6 +125,10 @@ public final class Dispatcher: TaskExecutor, @unchecked Sendable {
     var runHonoursStop = false
     /// Loop thread only: loop passes, to poll descriptors every 64 busy passes.
     var iterations = 0
+    /// Loop thread only: how the recent idle spins ended, for the adaptive policy.
+    var idleHistory = IdleHistory()
+    /// Loop thread only: the policy the history was kept for (a new one starts it afresh).
+    var idleHistoryPolicy: UInt64 = 0
 
     /// Work posted from other threads; lives inside `inbox`'s lock.
     struct Inbox {
@@ -132,8 +146,9 @@ public final class Dispatcher: TaskExecutor, @unchecked Sendable {
         case closure(@Sendable () -> Void)
     }
 
-    init(name: String) throws(LoopError) {
+    init(name: String, idlePolicy: IdlePolicy = .adaptive) throws(LoopError) {
         self.name = name
+        self.idlePolicyWord = Atomic(idlePolicy.settings.rawValue)
         self.selector = try PlatformSelector()
         self.local = RingBuffer(minimumCapacity: 256)
         self.serialExecutor = LoopSerialExecutor()
@@ -232,6 +247,10 @@ public final class Dispatcher: TaskExecutor, @unchecked Sendable {
         public var epollWaits: Int
         /// Jobs and closures the loop has run.
         public var jobsRun: Int
+        /// Idle spins the loop began before it would block (see ``IdlePolicy``).
+        public var idleSpins: Int
+        /// The time the loop spent in those spins, in nanoseconds.
+        public var idleSpinNanoseconds: Int
     }
 
     /// The dispatcher's counters now. Callable from any thread.
@@ -239,8 +258,25 @@ public final class Dispatcher: TaskExecutor, @unchecked Sendable {
         Counters(
             eventfdWrites: eventfdWriteCount.load(ordering: .relaxed),
             epollWaits: epollWaitCount.load(ordering: .relaxed),
-            jobsRun: jobsRunCount.load(ordering: .relaxed)
+            jobsRun: jobsRunCount.load(ordering: .relaxed),
+            idleSpins: idleSpinCount.load(ordering: .relaxed),
+            idleSpinNanoseconds: idleSpinNanoseconds.load(ordering: .relaxed)
         )
+    }
+
+    // MARK: Idle policy
+
+    /// How the loop idles: whether it spins for work before it blocks in `epoll_wait`, and
+    /// for how long (see ``IdlePolicy``). ``IdlePolicy/adaptive`` unless set otherwise.
+    ///
+    /// Readable and settable from any thread, at any time: the loop reads it (one relaxed
+    /// atomic load) each time it runs out of work, so a new policy applies from the next idle
+    /// period on; a spin under way ends under the old one. A new policy starts the loop's
+    /// adaptive history afresh.
+    public var idlePolicy: IdlePolicy {
+        // Relaxed: see `idlePolicyWord`.
+        get { IdlePolicy(settings: IdleSettings(rawValue: idlePolicyWord.load(ordering: .relaxed))) }
+        set { idlePolicyWord.store(newValue.settings.rawValue, ordering: .relaxed) }
     }
 
     // MARK: Submitting work

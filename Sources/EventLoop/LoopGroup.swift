@@ -40,16 +40,23 @@ public final class LoopGroup: Sendable {
     ///     ``defaultLoopCount``, one per CPU the process may use.
     ///   - name: the prefix of the threads' names. The kernel keeps 15 bytes of a thread's
     ///     name, so a long prefix is cut to leave room for the index.
+    ///   - idlePolicy: how each loop idles when it runs out of work (see ``IdlePolicy``);
+    ///     ``IdlePolicy/adaptive`` by default. Change one loop's later with
+    ///     ``Dispatcher/idlePolicy``.
     /// - Throws: ``LoopError/invalidLoopCount`` when `loops` is below 1; ``LoopError`` with
     ///   code `systemCall` when a loop's descriptors or thread cannot be created. The loops
     ///   started before the failure are shut down first.
-    public init(loops: Int = LoopGroup.defaultLoopCount, name: String = "loop") throws(LoopError) {
+    public init(
+        loops: Int = LoopGroup.defaultLoopCount,
+        name: String = "loop",
+        idlePolicy: IdlePolicy = .adaptive
+    ) throws(LoopError) {
         guard loops >= 1 else { throw .invalidLoopCount }
         var started: [LoopThread] = []
         started.reserveCapacity(loops)
         do {
             for index in 0..<loops {
-                started.append(try LoopThread(name: numberedThreadName(name, index)))
+                started.append(try LoopThread(name: numberedThreadName(name, index), idlePolicy: idlePolicy))
             }
         } catch {
             for loop in started { loop.shutdown() }

@@ -24,11 +24,15 @@ public final class LoopThread: Sendable {
     private let shutDownStarted = Atomic<Bool>(false)
 
     /// Starts a thread named `name` that runs a new dispatcher. Callable from any thread.
-    /// - Parameter name: the thread's name as tools show it (the kernel keeps 15 bytes).
+    /// - Parameters:
+    ///   - name: the thread's name as tools show it (the kernel keeps 15 bytes).
+    ///   - idlePolicy: how the loop idles when it runs out of work (see ``IdlePolicy``);
+    ///     ``IdlePolicy/adaptive`` by default. Change it later with
+    ///     ``Dispatcher/idlePolicy``.
     /// - Throws: ``LoopError`` with code `systemCall` when the dispatcher's descriptors or
     ///   the thread cannot be created (the operation and errno say which).
-    public init(name: String = "event-loop") throws(LoopError) {
-        let dispatcher = try Dispatcher(name: name)
+    public init(name: String = "event-loop", idlePolicy: IdlePolicy = .adaptive) throws(LoopError) {
+        let dispatcher = try Dispatcher(name: name, idlePolicy: idlePolicy)
         self.dispatcher = dispatcher
         do {
             thread = try PlainThread(named: name) {

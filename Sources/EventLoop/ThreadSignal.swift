@@ -153,8 +153,10 @@ public final class ThreadSignal: Sendable {
     /// finds the signal already set or closed. From a task on the global executor it blocks
     /// a thread of the shared pool: use ``wait()`` there too.
     ///
-    /// It spins for about a microsecond before it sleeps on the signal's eventfd, so a fire
-    /// that comes quickly (a loop replying at once) costs neither side a system call.
+    /// Before it sleeps on the signal's eventfd it spins as the thread's
+    /// ``IdlePolicy/currentThread`` allows (by default up to 50 µs while recent waits ended
+    /// that soon), so a fire that comes quickly (a loop replying at once) costs neither side
+    /// a system call. On a thread that runs a loop it spins about a microsecond at most.
     /// - Parameter timeout: the longest wait; nil waits until fired or closed. Zero or
     ///   negative polls.
     /// - Returns: true when the signal was fired (and is now cleared); false on timeout or
@@ -163,10 +165,10 @@ public final class ThreadSignal: Sendable {
         let timeoutNanos = timeout.map(\.clampedNanoseconds) ?? -1
         let deadline = timeoutNanos >= 0 ? cel_monotonic_ns() &+ UInt64(timeoutNanos) : UInt64.max
         var registered = false
-        // A brief spin first: a fire that comes within it costs neither side a system call.
+        // The idle spin first: a fire that comes within it costs neither side a system call.
         if timeoutNanos != 0 {
-            var backoff = Backoff()
-            while !readyHint.load(ordering: .relaxed) && backoff.pauseIfNotSpent() {}
+            var spin = IdleWait.forBlockingWait(limit: deadline)
+            _ = spin.spin { !readyHint.load(ordering: .relaxed) }
         }
         while true {
             let outcome = state.withLock { state -> Bool? in

@@ -1,3 +1,4 @@
+public import EventLoop
 import LoopUtilities
 import Synchronization
 
@@ -16,7 +17,8 @@ import Synchronization
 ///
 /// **Cost.** A job costs one allocation, the work closure's context: the queue stores the
 /// job and its caller's continuation in place. A worker that has just finished a job spins
-/// briefly before it parks, so a steady stream of jobs wakes no thread and makes no system
+/// before it parks, as the pool's idle policy allows (adaptive by default: up to 50 µs,
+/// while jobs have been coming that soon), so a steady stream of jobs wakes no thread and makes no system
 /// call on either side; a job that finds every worker parked wakes one (one futex wake).
 /// A caller whose job an awake worker takes at once spins briefly for its end (not on a loop
 /// with other ready work): a short job then returns without suspending the task, and a task
@@ -69,12 +71,21 @@ public final class ThreadPool: Sendable {
     ///     ``ThreadPoolError/queueFull``.
     ///   - name: the prefix of the threads' names. The kernel keeps 15 bytes of a thread's
     ///     name, so a long prefix is cut to leave room for the index.
+    ///   - idlePolicy: how a worker waits for its next job once it has none (see
+    ///     `IdlePolicy`): by default it spins adaptively, up to 50 µs while jobs have been
+    ///     coming that soon, before it parks; `.never` parks at once. It is each worker's
+    ///     `IdlePolicy.currentThread`, so it also governs the blocking waits a job makes.
     /// - Throws: ``ThreadPoolError/invalidThreadCount`` for `threads` below 1,
     ///   ``ThreadPoolError/invalidQueueLimit`` for `maxQueuedJobs` below 1, and a
     ///   ``ThreadPoolError`` with code ``ThreadPoolError/Code/threadStartFailed`` and the
     ///   `errno` when a thread cannot be created (the threads started before it are ended
     ///   and joined first).
-    public init(threads: Int, maxQueuedJobs: Int? = nil, name: String = "pool") throws(ThreadPoolError) {
+    public init(
+        threads: Int,
+        maxQueuedJobs: Int? = nil,
+        name: String = "pool",
+        idlePolicy: IdlePolicy = .adaptive
+    ) throws(ThreadPoolError) {
         guard threads >= 1 else { throw .invalidThreadCount }
         if let maxQueuedJobs, maxQueuedJobs < 1 { throw .invalidQueueLimit }
         let core = PoolCore(threads: threads, limit: maxQueuedJobs ?? .max)
@@ -83,7 +94,12 @@ public final class ThreadPool: Sendable {
         do {
             for index in 0..<threads {
                 // The thread captures the core and its index only, never the pool.
-                started.append(try PlainThread(named: numberedThreadName(name, index)) { core.runWorker(index) })
+                started.append(
+                    try PlainThread(named: numberedThreadName(name, index)) {
+                        IdlePolicy.currentThread = idlePolicy
+                        core.runWorker(index)
+                    }
+                )
             }
         } catch {
             core.stop(discardingQueued: true)

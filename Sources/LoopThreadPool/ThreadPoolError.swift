@@ -52,10 +52,10 @@ public struct ThreadPoolError: Error, Hashable, Sendable, CustomStringConvertibl
     /// The bounded queue is full and ``ThreadPool/submit(_:)`` does not wait. Retry later,
     /// use the suspending ``ThreadPool/run(_:)``, or give the pool a larger bound.
     public static let queueFull = ThreadPoolError(code: .queueFull)
-    /// ``ThreadPool/init(threads:maxQueuedJobs:name:)`` was given fewer than one thread; ask
+    /// ``ThreadPool/init(threads:maxQueuedJobs:name:idlePolicy:)`` was given fewer than one thread; ask
     /// for at least one.
     public static let invalidThreadCount = ThreadPoolError(code: .invalidThreadCount)
-    /// ``ThreadPool/init(threads:maxQueuedJobs:name:)`` was given a queue bound below 1; give
+    /// ``ThreadPool/init(threads:maxQueuedJobs:name:idlePolicy:)`` was given a queue bound below 1; give
     /// at least 1, or nil for no bound.
     public static let invalidQueueLimit = ThreadPoolError(code: .invalidQueueLimit)
 

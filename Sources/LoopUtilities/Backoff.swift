@@ -2,8 +2,9 @@ import CEventLoop
 import Glibc
 
 /// The package's one spin policy, for every loop that waits on another thread without
-/// blocking: a channel receive or a `ThreadSignal` wait that spins briefly before it
-/// sleeps, a compare-and-swap that lost a race, a reader waiting for a writer that has
+/// blocking: a task's channel receive that spins briefly before it suspends (the waits
+/// that block a thread spin as their idle policy allows instead, see `IdleWait`), a
+/// compare-and-swap that lost a race, a reader waiting for a writer that has
 /// claimed a slot but not yet filled it, a spin lock that is taken.
 ///
 /// Every spin is made of CPU pause hints (x86 `pause`, Arm `yield`): they free resources

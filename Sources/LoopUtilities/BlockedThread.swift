@@ -45,6 +45,16 @@ package final class BlockedThread<Value: Sendable>: Sendable {
         }
     }
 
+    /// ``wait(deadline:)`` after an idle spin: spins as `spin` allows while no outcome has
+    /// been delivered (watching the parker's word, no lock), so that a delivery within the
+    /// spin costs neither side a futex call.
+    @usableFromInline
+    package func wait(deadline: UInt64, spinning spin: IdleWait) -> Value? {
+        var spin = spin
+        _ = spin.spin { !parker.isNotified }
+        return wait(deadline: deadline)
+    }
+
     /// Blocks the calling thread (the one this object stands for) until ``deliver(_:)`` has
     /// run, then returns its value.
     @usableFromInline

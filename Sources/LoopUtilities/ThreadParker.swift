@@ -25,6 +25,11 @@ package final class ThreadParker: @unchecked Sendable {
         cel_park(word, timeout.map(\.clampedNanoseconds) ?? -1) == 1
     }
 
+    /// Whether an `unpark()` is pending, so that the next `park()` returns at once. For the
+    /// spin before a park; relaxed (the park that follows acquires). Only the parking thread
+    /// calls it.
+    package var isNotified: Bool { cel_park_is_notified(word) }
+
     /// Wakes the parked thread, or makes its next `park()` return at once. Never blocks.
     package func unpark() {
         cel_unpark(word)

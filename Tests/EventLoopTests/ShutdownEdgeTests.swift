@@ -113,6 +113,7 @@ struct ShutdownEdgeTests {
         let dispatcherBox = Mutex<Dispatcher?>(nil)
         let result = Mutex<String?>(nil)
         let epollWaitsInBody = Counter(-1)
+        let idleSpinsInBody = Counter(-1)
         let bodySeconds = Counter(-1)
         let runReturned = Counter()
         let thread = PlainThread {
@@ -123,6 +124,7 @@ struct ShutdownEdgeTests {
             do {
                 outcome = try dispatcher.waitFor { () async throws -> String in
                     let before = dispatcher.counters.epollWaits
+                    let spinsBefore = dispatcher.counters.idleSpins
                     let started = monotonicNanoseconds()
                     // Bounded, so that a loop that never blocks fails the test instead of
                     // hanging it (timers fire even on a spinning loop).
@@ -144,6 +146,7 @@ struct ShutdownEdgeTests {
                         return first
                     }
                     epollWaitsInBody.store(dispatcher.counters.epollWaits - before)
+                    idleSpinsInBody.store(dispatcher.counters.idleSpins - spinsBefore)
                     bodySeconds.store(Int((monotonicNanoseconds() - started) / 1_000_000_000))
                     return first
                 }
@@ -174,9 +177,14 @@ struct ShutdownEdgeTests {
         // Readiness wakes the one blocking wait; a few more polls at most, never a spin.
         // The loop also wakes for its descriptor audit, about once a second while a
         // descriptor wait exists, and the body lasts as long as the writer takes to write
-        // the pipe (long on a loaded machine): a few wakes per second at most. A
-        // spinning loop makes millions.
-        #expect((0..<(16 + 2 * bodySeconds.value)).contains(epollWaitsInBody.value))
+        // the pipe (long on a loaded machine): a few wakes per second at most. The
+        // loop's idle spins (its adaptive policy: a few, then a probe now and then) poll the
+        // descriptors every 5 µs of their 50 µs window: 11 polls each at most. A loop that
+        // spins for ever makes millions.
+        #expect(
+            (0..<(16 + 2 * bodySeconds.value + 11 * idleSpinsInBody.value)).contains(epollWaitsInBody.value),
+            "\(epollWaitsInBody.value) epoll waits, \(idleSpinsInBody.value) idle spins, \(bodySeconds.value) s"
+        )
         #expect(runReturned.value == 1)
     }
 }

@@ -17,6 +17,20 @@ struct ThreadPoolTests {
         #expect(try await pool.run { 1 } == 1)
     }
 
+    @Test func theWorkersWaitUnderThePoolsIdlePolicy() async throws {
+        for policy in [IdlePolicy.adaptive, .never, .spin(for: .microseconds(5))] {
+            let pool = try ThreadPool(threads: 2, name: "tp-idle", idlePolicy: policy)
+            defer { pool.shutdown() }
+            // Each job runs on a worker whose own policy is the pool's.
+            for _ in 0..<20 {
+                #expect(try await pool.run { IdlePolicy.currentThread } == policy)
+            }
+        }
+        let pool = try ThreadPool(threads: 1, name: "tp-default")
+        defer { pool.shutdown() }
+        #expect(try await pool.run { IdlePolicy.currentThread } == .adaptive)
+    }
+
     @Test func theWorkRunsOnAWorkerThreadNamedAfterThePool() async throws {
         let pool = try ThreadPool(threads: 3, name: "tp-names")
         defer { pool.shutdown() }

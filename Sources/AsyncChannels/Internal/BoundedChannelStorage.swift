@@ -279,7 +279,9 @@ final class BoundedChannelStorage<Element: Sendable>: Sendable {
         let id = lastID.add(1, ordering: .relaxed).newValue
         switch state.withLock({ $0.receiveOrSuspend(id: id, token: .thread(thread)) }) {
         case .suspended:
-            if let outcome = thread.wait(deadline: deadline) { return try outcome.get() }
+            if let outcome = thread.wait(deadline: deadline, spinning: .forBlockingWait(limit: deadline)) {
+                return try outcome.get()
+            }
             // Still registered: nobody will deliver. Otherwise a delivery is on the way.
             if state.withLock({ $0.cancelReceive(id: id) }) != nil { throw .timedOut }
             return try thread.wait().get()
@@ -386,7 +388,9 @@ final class BoundedChannelStorage<Element: Sendable>: Sendable {
         let id = lastID.add(1, ordering: .relaxed).newValue
         switch state.withLock({ $0.sendOrSuspend(pending, id: id, token: .thread(thread)) }) {
         case .suspended:
-            if let outcome = thread.wait(deadline: deadline) { return try outcome.get() }
+            if let outcome = thread.wait(deadline: deadline, spinning: .forBlockingWait(limit: deadline)) {
+                return try outcome.get()
+            }
             // Still registered: take the element back. Otherwise the outcome is on the way.
             if let (_, element) = state.withLock({ $0.cancelSend(id: id) }) {
                 throw ChannelSendError(element: element, reason: .timedOut)

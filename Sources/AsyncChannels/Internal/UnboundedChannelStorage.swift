@@ -1,5 +1,6 @@
 // The channels' uses of the event loop: no spin on a loop thread that has other ready work
-// (`Dispatcher.currentLoopHasReadyWork`, in `popSpinning`), no blocking call that would park
+// (`Dispatcher.currentLoopHasReadyWork`, in `popSpinning`), the idle policy of a blocking
+// wait (`IdleWait.forBlockingWait`, here and in the bounded storage), no blocking call that would park
 // a thread running a loop (`Dispatcher.currentThreadRunsALoop`, in `callerRunsALoop()`,
 // which the bounded channel's blocking calls use too), and the timers of waits with a
 // timeout (`Dispatcher.scheduleTimeout`, here and in `BoundedChannelStorage.swift`).
@@ -168,14 +169,18 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
         return nil
     }
 
-    /// Pops, spinning briefly while the queue is empty and open. Nil: still empty.
+    /// Pops, spinning while the queue is empty and open, as `spin` allows. Nil: still empty.
     ///
-    /// No spin on a loop thread that has other ready work: the element may come from one of
-    /// those jobs (two tasks on one loop), and a loop must not stall its other tasks.
+    /// A task's receive spins briefly (the default); a blocking receive passes the calling
+    /// thread's idle spin (`IdleWait.forBlockingWait`). No spin on a loop thread that has
+    /// other ready work: the element may come from one of those jobs (two tasks on one
+    /// loop), and a loop must not stall its other tasks.
     @inlinable
-    func popSpinning() throws(ChannelError) -> Element? {
+    func popSpinning(
+        _ spin: IdleWait = Dispatcher.currentLoopHasReadyWork ? .none : .brief
+    ) throws(ChannelError) -> Element? {
+        var spin = spin
         // Each check of the spin is a relaxed load of two indices and a CPU pause.
-        var backoff = Dispatcher.currentLoopHasReadyWork ? Backoff.spent : Backoff()
         while true {
             switch queue.pop() {
             case .element(let element): return element
@@ -183,9 +188,7 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
             case .empty: break
             }
             // Wait for a sign of an element before paying for another pop.
-            repeat {
-                guard backoff.pauseIfNotSpent() else { return nil }
-            } while queue.looksEmpty && !queue.isClosed
+            guard spin.spin(while: { queue.looksEmpty && !queue.isClosed }) else { return nil }
         }
     }
 
@@ -348,7 +351,7 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
     func receiveSync(within limit: WaitLimit) throws(ChannelError) -> Element {
         if case .element(let element) = queue.pop() { return element }
         let deadline = limit.monotonicDeadline
-        if let element = try popSpinning() { return element }
+        if let element = try popSpinning(.forBlockingWait(limit: deadline)) { return element }
         return try receiveSyncSlow(deadline: deadline)
     }
 
@@ -384,7 +387,7 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
     /// `.wouldBlockLoop` instead of blocking a thread that runs a loop.
     @inlinable
     func receiveSync() throws(ChannelError) -> Element {
-        if let element = try popSpinning() { return element }
+        if let element = try popSpinning(.forBlockingWait()) { return element }
         return try receiveSyncSlow()
     }
 

@@ -20,6 +20,22 @@ extern _Thread_local void *cel_current_dispatcher_slot;
 static inline void *cel_current_dispatcher(void) { return cel_current_dispatcher_slot; }
 static inline void cel_set_current_dispatcher(void *dispatcher) { cel_current_dispatcher_slot = dispatcher; }
 
+// MARK: Idle policy of the current thread (thread-local)
+
+/// How the calling plain thread waits before it blocks, and what its recent waits were
+/// like. Zero-initialised: the default adaptive policy with a fresh history. Only the owning
+/// thread touches its slot. `policy` holds the encoded `IdlePolicy` (see LoopUtilities'
+/// `IdleSettings`), `history` the adaptive score (`IdleHistory`).
+typedef struct cel_idle_state {
+    uint64_t policy;
+    uint64_t history;
+} cel_idle_state;
+
+/// The calling thread's idle state. Defined in CEventLoop.c.
+extern _Thread_local cel_idle_state cel_idle_state_slot;
+
+static inline cel_idle_state *cel_current_idle_state(void) { return &cel_idle_state_slot; }
+
 /// Called with the registered pointer when a thread that registered one exits.
 typedef void (*cel_thread_exit_hook)(void *context);
 
@@ -89,6 +105,10 @@ int cel_poll_readable(int fd, int64_t timeout_ns);
 /// given before `cel_park` makes it return at once. One thread parks on a word at a time.
 int cel_park(uint32_t *state, int64_t timeout_ns);
 void cel_unpark(uint32_t *state);
+
+/// Whether a `cel_unpark` is pending on the parker word (relaxed load): a spin before
+/// `cel_park` watches it, and the park that follows consumes the notification (acquire).
+static inline bool cel_park_is_notified(uint32_t *state) { return __atomic_load_n(state, __ATOMIC_RELAXED) == 1; }
 
 /// Names the calling thread (the kernel keeps the first 15 bytes).
 void cel_set_thread_name(const char *name);

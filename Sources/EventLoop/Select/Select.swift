@@ -157,18 +157,23 @@ nonisolated(nonsending) func selectCases<Result>(
     return try finishSelect(count, waiter, plan, cases)
 }
 
-/// The body of every `selectSync` overload; see ``selectSync(biased:_:_:)``.
+/// The body of every `selectSync` overload; see ``selectSync(biased:_:_:)``. Before it
+/// registers, it polls the cases as the thread's idle policy allows (`IdlePolicy.currentThread`).
 @inlinable
 func selectCasesSync<Result>(biased: Bool, count: Int, _ cases: SelectCases<Result>) throws -> Result {
     let order = SelectOrder(count: count, biased: biased)
     let plan = try planCases(count, cases)
-    // A brief spin of polls first: a case that becomes ready within it costs no system
-    // call. None where the select could not wait anyway.
+    // A spin of polls first, as the thread's idle policy allows: a case that becomes ready
+    // within it costs no system call. None where the select could not wait anyway.
     let runsALoop = Dispatcher.currentThreadRunsALoop
-    var backoff = plan.immediateIndex == nil && !runsALoop ? Backoff() : Backoff.spent
+    var spin =
+        plan.immediateIndex == nil && !runsALoop ? IdleWait.forPlainThread(limit: plan.deadline ?? .max) : .none
     repeat {
-        if let result = try pollCases(count, order, cases) { return result }
-    } while backoff.pauseIfNotSpent()
+        if let result = try pollCases(count, order, cases) {
+            spin.ended()
+            return result
+        }
+    } while spin.pause()
 
     if let immediate = plan.immediateIndex {
         return try visitCase(cases, immediate, .complete(_SelectWaiter.none)).result!

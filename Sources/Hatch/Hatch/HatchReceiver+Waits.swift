@@ -49,8 +49,8 @@ extension HatchReceiver {
 
     /// Receives the value, blocking the calling thread while the hatch is empty.
     ///
-    /// For plain threads: a brief spin, then the thread parks (futex) until the sender hands
-    /// it a value or a side closes. A value already there is taken at once, on any thread. On
+    /// For plain threads: a spin as the thread's idle policy allows (`IdlePolicy.currentThread`),
+    /// then the thread parks (futex) until the sender hands it a value or a side closes. A value already there is taken at once, on any thread. On
     /// a thread that runs a loop now (a task or closure on a `LoopThread`, a thread dispatcher
     /// inside `run()` or `waitFor(_:)`, a shut-down dispatcher's fallback drain) it never
     /// parks: where it would wait it throws ``HatchWaitError/wouldBlockLoop`` at once. From a
@@ -141,7 +141,7 @@ extension HatchReceiver {
     }
 
     /// The blocking half of the receives, after the fast path found the hatch empty: refuses
-    /// on a loop thread, spins briefly, then parks until a value, a close or `deadline`
+    /// on a loop thread, spins as the thread's idle policy allows, then parks until a value, a close or `deadline`
     /// (monotonic nanoseconds; `UInt64.max` is none).
     @usableFromInline
     func receiveSyncSlow(deadline: UInt64) throws -> Value {
@@ -152,7 +152,7 @@ extension HatchReceiver {
             }
             throw HatchWaitError.wouldBlockLoop
         }
-        _ = storage.spinWhileEmpty(epoch: epoch)
+        _ = storage.spinWhileEmpty(epoch: epoch, deadline: deadline)
         while true {
             let closes = closesFlag.load(ordering: .relaxed)
             if let value = try storage.tryReceive(epoch: epoch, closes: closes) { return value }

@@ -138,13 +138,13 @@ extension HatchSender {
     }
 
     /// The blocking half of the sends, after a `trySend` found the slot full: refuses on a
-    /// loop thread, spins briefly, then parks until there is room, a close or `deadline`
+    /// loop thread, spins as the thread's idle policy allows, then parks until there is room, a close or `deadline`
     /// (monotonic nanoseconds; `UInt64.max` is none).
     @usableFromInline
     func sendSyncSlow(_ value: Value, deadline: UInt64) throws(HatchSendError<Value>) {
         var value = value
         let onALoop = callerRunsALoop()
-        if !onALoop { _ = storage.spinWhileFull(epoch: epoch) }
+        if !onALoop { _ = storage.spinWhileFull(epoch: epoch, deadline: deadline) }
         while true {
             let closes = options.load(ordering: .relaxed) & Self.closesOnSendBit != 0
             do throws(HatchSendError<Value>) {

@@ -6,25 +6,21 @@ import LoopUtilities
 extension HatchStorage {
     // MARK: Spinning
 
-    /// Spins briefly (a bounded ``Backoff``) while a receive at `epoch` would only wait,
-    /// watching the state word with relaxed loads. Returns true as soon as that changes (a
-    /// value came, a side closed), false when the spin is spent.
-    func spinWhileEmpty(epoch: UInt64) -> Bool {
-        var backoff = Backoff()
-        while looksEmpty(epoch: epoch) {
-            guard backoff.pauseIfNotSpent() else { return false }
-        }
-        return true
+    /// Spins as the calling plain thread's idle policy allows (`IdleWait.forPlainThread`,
+    /// never past `deadline`) while a receive at `epoch` would only wait, watching the state
+    /// word with relaxed loads. Returns true as soon as that changes (a value came, a side
+    /// closed), false when the spin is spent. Call it off loop threads only.
+    func spinWhileEmpty(epoch: UInt64, deadline: UInt64) -> Bool {
+        var spin = IdleWait.forPlainThread(limit: deadline)
+        return spin.spin { looksEmpty(epoch: epoch) }
     }
 
-    /// Spins briefly while a send at `epoch` would find the slot full, as ``spinWhileEmpty(epoch:)``.
-    func spinWhileFull(epoch: UInt64) -> Bool {
-        var backoff = Backoff()
+    /// Spins while a send at `epoch` would find the slot full, as
+    /// ``spinWhileEmpty(epoch:deadline:)``.
+    func spinWhileFull(epoch: UInt64, deadline: UInt64) -> Bool {
+        var spin = IdleWait.forPlainThread(limit: deadline)
         // Relaxed: only a hint; the send that follows takes the lock and decides there.
-        while HatchState(bits: state.load(ordering: .relaxed)).looksFull(epoch: epoch) {
-            guard backoff.pauseIfNotSpent() else { return false }
-        }
-        return true
+        return spin.spin { HatchState(bits: state.load(ordering: .relaxed)).looksFull(epoch: epoch) }
     }
 
     // MARK: Receiving with a deadline, from a task

@@ -44,8 +44,8 @@ extension MultishotReceiver {
     /// Receives the value of the current round, blocking the calling thread until the sender
     /// sends or is released.
     ///
-    /// For plain threads: a brief spin, then the thread parks (futex) until the sender's send
-    /// or release wakes it. A value already sent is taken at once, on any thread. On a thread
+    /// For plain threads: a spin as the thread's idle policy allows (`IdlePolicy.currentThread`),
+    /// then the thread parks (futex) until the sender's send or release wakes it. A value already sent is taken at once, on any thread. On a thread
     /// that runs a loop now (a task or closure on a `LoopThread`, a thread dispatcher inside
     /// `run()` or `waitFor(_:)`, a shut-down dispatcher's fallback drain) it never parks:
     /// where it would wait it throws ``HatchWaitError/wouldBlockLoop`` at once. One wait at a

@@ -93,12 +93,12 @@ extension MultishotStorage {
     }
 
     /// The blocking half of the receives, after `take()` found the round open and empty:
-    /// refuses on a loop thread, spins briefly, then parks until the sender sends or is
+    /// refuses on a loop thread, spins as the thread's idle policy allows, then parks until the sender sends or is
     /// released, or `deadline` (monotonic nanoseconds; `UInt64.max` is none).
     @usableFromInline
     func receiveSyncSlow(deadline: UInt64) throws -> Value {
         let onALoop = callerRunsALoop()
-        var backoff = onALoop ? Backoff.spent : Backoff()
+        var spin = onALoop ? IdleWait.none : IdleWait.forPlainThread(limit: deadline)
         while true {
             switch take() {
             case .value(let value): return value
@@ -107,8 +107,15 @@ extension MultishotStorage {
             }
             // Refused only where it would wait: a value or a release that came meanwhile counts.
             if onALoop { throw HatchWaitError.wouldBlockLoop }
-            // The spin: each look is one acquiring load.
-            if backoff.pauseIfNotSpent() { continue }
+            // The idle spin, as the thread's policy allows, while the round waits for its
+            // value: each look is one relaxed load; `take()` above acquires.
+            let sawChange = spin.spin {
+                guard case .wait = MultishotState(bits: state.load(ordering: .relaxed)).receiveAction else {
+                    return false
+                }
+                return true
+            }
+            if sawChange { continue }
             guard monotonicNanoseconds() < deadline else { throw HatchWaitError.timedOut }
             let thread = BlockedThread<Bool>()
             guard register(thread) else { continue }

@@ -189,8 +189,8 @@ final class PoolCore: Sendable {
     }
 
     /// The body of worker `index`: runs jobs until the pool stops and its queue is empty.
-    /// After a job, and with no job after a wake, it spins (`spinForJob`, about 25 µs) before it
-    /// looks at the queue under the lock, so that a job that comes soon costs no system call
+    /// After a job, and with no job after a wake, it spins (`spinForJob`, as the worker's idle
+    /// policy allows) before it looks at the queue under the lock, so that a job that comes soon costs no system call
     /// on either side; it parks when that look finds the queue empty.
     func runWorker(_ index: Int) {
         let parker = parkers[index]
@@ -245,26 +245,22 @@ final class PoolCore: Sendable {
         }
     }
 
-    /// A worker's bounded spin until a job is queued; the lock taken next orders the job.
+    /// A worker's spin until a job is queued, as its idle policy (the pool's, set as the
+    /// worker thread's `IdlePolicy.currentThread`) allows; the lock taken next orders the job.
     ///
-    /// Longer than the package's one bounded spin: `workerSpinRounds` of them, about 25 µs.
-    /// A result handed to a task on a sleeping loop comes back as the next job only after
-    /// the loop's wake-up from epoll (about 10 µs per job one at a time on the benchmark VM);
-    /// a worker that parked before that makes every later job pay a futex wake and, because
+    /// Longer than the package's brief bounded spin: by default adaptive, up to 50 µs. A
+    /// result handed to a task on a sleeping loop comes back as the next job only after the
+    /// loop's wake-up from epoll (about 10 µs per job one at a time on the benchmark VM); a
+    /// worker that parked before that makes every later job pay a futex wake and, because
     /// the caller then does not spin, an eventfd wake of the loop. With the longer spin the
     /// worker is still awake, the caller spins for its job, and the loop stops sleeping
-    /// (`pool-roundtrip`: from about 1 to 0.01–0.18 dispatcher system calls per job).
+    /// (`pool-roundtrip`: from about 1 to 0.01–0.18 dispatcher system calls per job with a
+    /// fixed 25 µs spin). The adaptive policy stops spinning when jobs come rarely.
     private func spinForJob() {
-        for _ in 0..<Self.workerSpinRounds {
-            var backoff = Backoff()
-            // Relaxed: see `queuedCount`.
-            while queuedCount.load(ordering: .relaxed) == 0 && backoff.pauseIfNotSpent() {}
-            if queuedCount.load(ordering: .relaxed) != 0 { return }
-        }
+        var spin = IdleWait.forPlainThread()
+        // Relaxed: see `queuedCount`.
+        _ = spin.spin { queuedCount.load(ordering: .relaxed) == 0 }
     }
-
-    /// The bounded spins (`Backoff`) a worker makes for a job before it looks and parks.
-    static let workerSpinRounds = 16
 }
 
 extension PoolCore.State {

@@ -10,9 +10,9 @@ enum Report {
     static func table(_ measurements: [Measurement], scenarios: [Scenario]) -> String {
         let timed = measurements.contains { $0.p99Ns != nil && $0.failure == nil }
         var lines = [
-            "| scenario | impl | ns/op (median) | min | max | × ref | allocs/op | syscalls/op |"
+            "| scenario | impl | ns/op (median) | min | max | × ref | allocs/op | syscalls/op | cpu ns/op |"
                 + (timed ? " ops/s | p50 ns | p99 ns |" : ""),
-            "|---|---|---:|---:|---:|---:|---:|---:|" + (timed ? "---:|---:|---:|" : ""),
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|" + (timed ? "---:|---:|---:|" : ""),
         ]
         var notes: [String] = []
         for scenario in scenarios {
@@ -28,7 +28,7 @@ enum Report {
                 if row.implementation == scenario.reference { name += " (ref)" }
                 if let failure = row.failure {
                     lines.append(
-                        "| \(scenario.name) | \(name) | failed: \(failure) | | | | | |" + (timed ? " | | |" : ""))
+                        "| \(scenario.name) | \(name) | failed: \(failure) | | | | | | |" + (timed ? " | | |" : ""))
                     continue
                 }
                 let ratio = reference.map { format(row.nsPerOp / $0.nsPerOp, significant: 3) + "×" } ?? "–"
@@ -36,6 +36,7 @@ enum Report {
                     scenario.name, name, format(row.nsPerOp, significant: 4), format(row.minNs, significant: 4),
                     format(row.maxNs, significant: 4), ratio, row.allocsPerOp.map { format($0, decimals: 3) } ?? "–",
                     row.syscallsPerOp.map { format($0, decimals: 4) } ?? "–",
+                    format(row.cpuNsPerOp, significant: 4),
                 ]
                 if timed {
                     cells += [
@@ -52,7 +53,7 @@ enum Report {
     }
 
     /// The JSON list `[{"scenario", "impl", "ops_per_run", "ns_per_op", "min_ns", "max_ns",
-    /// "allocs_per_op", "syscalls_per_op"}]`, plus `"p50_ns"` and `"p99_ns"` for
+    /// "allocs_per_op", "syscalls_per_op", "cpu_ns_per_op"}]`, plus `"p50_ns"` and `"p99_ns"` for
     /// implementations that time each operation; failed implementations are left out,
     /// unmeasured figures are null.
     static func json(_ measurements: [Measurement]) -> String {
@@ -66,6 +67,7 @@ enum Report {
                 "\"max_ns\": \(number(row.maxNs))",
                 "\"allocs_per_op\": \(number(row.allocsPerOp))",
                 "\"syscalls_per_op\": \(number(row.syscallsPerOp))",
+                "\"cpu_ns_per_op\": \(number(row.cpuNsPerOp))",
             ]
             if row.p50Ns != nil || row.p99Ns != nil {
                 fields += ["\"p50_ns\": \(number(row.p50Ns))", "\"p99_ns\": \(number(row.p99Ns))"]

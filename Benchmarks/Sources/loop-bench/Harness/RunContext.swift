@@ -1,3 +1,5 @@
+import Glibc
+
 /// One run of one implementation: how many operations to perform, the shared threads to
 /// perform them on, and the meter that brackets the measured region.
 ///
@@ -20,6 +22,9 @@ final class RunContext {
         var elapsed: Duration
         var allocations: Int?
         var syscalls: Int
+        /// CPU time the whole process used in the region, user plus system
+        /// (`getrusage(RUSAGE_SELF)`), every thread's: what the work and any spinning cost.
+        var cpu: Duration
         /// The run's latency percentiles, for implementations that time each operation.
         var latency: Latency?
     }
@@ -44,12 +49,14 @@ final class RunContext {
         precondition(sample == nil, "measure(_:) was called twice in one run")
         let syscallsBefore = environment.dispatcherSyscalls()
         AllocationCounter.start()
+        let cpuBefore = processCPUTime()
         let start = ContinuousClock.now
         try body()
         let elapsed = ContinuousClock.now - start - excludedTime
+        let cpu = processCPUTime() - cpuBefore
         let allocations = AllocationCounter.stop()
         let syscalls = environment.dispatcherSyscalls() - syscallsBefore
-        sample = Sample(elapsed: elapsed, allocations: allocations, syscalls: syscalls)
+        sample = Sample(elapsed: elapsed, allocations: allocations, syscalls: syscalls, cpu: cpu)
     }
 
     /// Records the latencies of this run's operations, in nanoseconds, for the p50 and p99
@@ -64,6 +71,15 @@ final class RunContext {
         }
         sample?.latency = Latency(p50: percentile(0.50), p99: percentile(0.99))
     }
+}
+
+/// The CPU time the process has used so far, user plus system, all threads
+/// (`getrusage(RUSAGE_SELF)`; the kernel counts it in microseconds).
+func processCPUTime() -> Duration {
+    var usage = rusage()
+    guard getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage) == 0 else { return .zero }
+    func duration(_ time: timeval) -> Duration { .seconds(time.tv_sec) + .microseconds(time.tv_usec) }
+    return duration(usage.ru_utime) + duration(usage.ru_stime)
 }
 
 /// A failure that ends one implementation's runs; the table shows it instead of figures.

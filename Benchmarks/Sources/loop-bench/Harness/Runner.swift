@@ -65,6 +65,9 @@ struct Measurement: Sendable {
     let allocsPerOp: Double?
     /// Median system calls per operation; nil when not measurable in-process.
     let syscallsPerOp: Double?
+    /// Median process CPU time per operation (user plus system, every thread), in
+    /// nanoseconds: above `nsPerOp` when more than one thread works or spins meanwhile.
+    let cpuNsPerOp: Double
     /// Medians over the runs of each run's 50th and 99th latency percentile, in
     /// nanoseconds; nil for implementations that do not time single operations.
     let p50Ns: Double?
@@ -88,6 +91,7 @@ struct Measurement: Sendable {
         maxNs = nanoseconds.last ?? .nan
         let allocations = samples.compactMap { $0.allocations.map { Double($0) / perOp } }
         allocsPerOp = allocations.count == samples.count ? Self.median(allocations.sorted()) : nil
+        cpuNsPerOp = Self.median(samples.map { Double($0.cpu.nanoseconds) / perOp }.sorted()) ?? .nan
         let latencies = samples.compactMap(\.latency)
         let timed = !latencies.isEmpty && latencies.count == samples.count
         p50Ns = timed ? Self.median(latencies.map(\.p50).sorted()) : nil

@@ -14,10 +14,13 @@ extension Scenario {
             operations: 20_000,
             quickOperations: 1_000,
             reference: "eventfd-floor",
-            implementations: [
-                .asyncChannelPingPong(environment),
-                .threadSignalPingPong(environment),
-                .hatchPingPong(environment),
+            implementations: IdlePolicyRun.all.flatMap { run in
+                [
+                    Implementation.asyncChannelPingPong(environment, run),
+                    .threadSignalPingPong(environment, run),
+                    .hatchPingPong(environment, run),
+                ]
+            } + [
                 .asyncStreamSemaphorePingPong(environment),
                 .nioExecuteSemaphorePingPong(environment),
                 .eventfdFloorPingPong(),
@@ -26,29 +29,63 @@ extension Scenario {
     }
 }
 
+/// One idle policy our implementations run under, on both sides: the loop's
+/// (`Dispatcher.idlePolicy` of the environment's loop) and the harness thread's blocking
+/// waits (`IdlePolicy.currentThread`). Each gives every one of our implementations a row,
+/// named with its suffix: `AsyncChannel (adaptive)`, `AsyncChannel (no spin)`.
+struct IdlePolicyRun: Sendable {
+    let suffix: String
+    let policy: IdlePolicy
+
+    /// The default policy and `.never`.
+    static let all = [
+        IdlePolicyRun(suffix: "adaptive", policy: .adaptive), IdlePolicyRun(suffix: "no spin", policy: .never),
+        IdlePolicyRun(suffix: "spin", policy: .spin(for: .microseconds(50))),
+    ]
+
+    /// `name (suffix)`.
+    func name(_ implementation: String) -> String { "\(implementation) (\(suffix))" }
+
+    /// Runs `body` with the policy in force on `dispatcher`'s loop and on the calling thread,
+    /// and puts back the policies that were in force before.
+    func apply(to dispatcher: Dispatcher, _ body: () throws -> Void) rethrows {
+        let loopPolicy = dispatcher.idlePolicy
+        let threadPolicy = IdlePolicy.currentThread
+        dispatcher.idlePolicy = policy
+        IdlePolicy.currentThread = policy
+        defer {
+            dispatcher.idlePolicy = loopPolicy
+            IdlePolicy.currentThread = threadPolicy
+        }
+        try body()
+    }
+}
+
 extension Implementation {
     /// `AsyncChannel` (ours): two channels; the loop task `receive()`s and sends back, the
     /// thread sends and blocks in `receiveSync()`.
-    static func asyncChannelPingPong(_ environment: BenchEnvironment) -> Implementation {
-        Implementation("AsyncChannel", syscalls: .dispatcherCounters) { context in
+    static func asyncChannelPingPong(_ environment: BenchEnvironment, _ run: IdlePolicyRun) -> Implementation {
+        Implementation(run.name("AsyncChannel"), syscalls: .dispatcherCounters) { context in
             let roundTrips = context.operations
             let pings = AsyncChannels.AsyncChannel<Int>()
             let pongs = AsyncChannels.AsyncChannel<Int>()
             let done = Completion()
-            try context.measure {
-                Task(executorPreference: environment.dispatcher) {
-                    do {
-                        for _ in 0..<roundTrips { try pongs.send(try await pings.receive()) }
-                        done.finish()
-                    } catch {
-                        done.fail(error)
+            try run.apply(to: environment.dispatcher) {
+                try context.measure {
+                    Task(executorPreference: environment.dispatcher) {
+                        do {
+                            for _ in 0..<roundTrips { try pongs.send(try await pings.receive()) }
+                            done.finish()
+                        } catch {
+                            done.fail(error)
+                        }
                     }
+                    for trip in 0..<roundTrips {
+                        try pings.send(trip)
+                        try BenchError.check(try pongs.receiveSync() == trip, "round trip \(trip) got a wrong reply")
+                    }
+                    try done.wait()
                 }
-                for trip in 0..<roundTrips {
-                    try pings.send(trip)
-                    try BenchError.check(try pongs.receiveSync() == trip, "round trip \(trip) got a wrong reply")
-                }
-                try done.wait()
             }
         }
     }
@@ -56,9 +93,9 @@ extension Implementation {
     /// `Hatch` (ours): two hatches; the loop task awaits `receive()` and answers with
     /// `trySend`. A hatch has no blocking receive, so the thread side waits on a
     /// `ThreadSignal` fired beside the reply, then takes it with `tryReceive()`.
-    static func hatchPingPong(_ environment: BenchEnvironment) -> Implementation {
+    static func hatchPingPong(_ environment: BenchEnvironment, _ run: IdlePolicyRun) -> Implementation {
         Implementation(
-            "Hatch",
+            run.name("Hatch"),
             note: "Hatch (pingpong-thread-loop): the thread side waits on a ThreadSignal fired beside each reply",
             syscalls: .dispatcherCounters
         ) { context in
@@ -67,33 +104,37 @@ extension Implementation {
             let (pongSender, pongReceiver) = makeHatch(of: Int.self)
             let replied = try ThreadSignal()
             let done = Completion()
-            try context.measure {
-                Task(executorPreference: environment.dispatcher) {
-                    do {
-                        for _ in 0..<roundTrips {
-                            try pongSender.trySend(try await pingReceiver.receive())
-                            replied.fire()
+            try run.apply(to: environment.dispatcher) {
+                try context.measure {
+                    Task(executorPreference: environment.dispatcher) {
+                        do {
+                            for _ in 0..<roundTrips {
+                                try pongSender.trySend(try await pingReceiver.receive())
+                                replied.fire()
+                            }
+                            done.finish()
+                        } catch {
+                            done.fail(error)
                         }
-                        done.finish()
-                    } catch {
-                        done.fail(error)
                     }
+                    for trip in 0..<roundTrips {
+                        try pingSender.trySend(trip)
+                        try BenchError.check(
+                            replied.waitSync(timeout: .seconds(60)), "round trip \(trip) lost its reply")
+                        try BenchError.check(
+                            try pongReceiver.tryReceive() == trip, "round trip \(trip) got a wrong reply")
+                    }
+                    try done.wait()
                 }
-                for trip in 0..<roundTrips {
-                    try pingSender.trySend(trip)
-                    try BenchError.check(replied.waitSync(timeout: .seconds(60)), "round trip \(trip) lost its reply")
-                    try BenchError.check(try pongReceiver.tryReceive() == trip, "round trip \(trip) got a wrong reply")
-                }
-                try done.wait()
             }
         }
     }
 
     /// `ThreadSignal` (ours): two signals; the task `wait()`s and fires back, the thread
     /// fires and `waitSync`s.
-    static func threadSignalPingPong(_ environment: BenchEnvironment) -> Implementation {
+    static func threadSignalPingPong(_ environment: BenchEnvironment, _ run: IdlePolicyRun) -> Implementation {
         Implementation(
-            "ThreadSignal",
+            run.name("ThreadSignal"),
             note:
                 "ThreadSignal: syscalls/op counts the dispatcher's eventfd writes and epoll waits only, not the signal's own eventfd ring and poll on the thread side",
             syscalls: .dispatcherCounters
@@ -102,23 +143,25 @@ extension Implementation {
             let ping = try ThreadSignal()
             let pong = try ThreadSignal()
             let done = Completion()
-            try context.measure {
-                Task(executorPreference: environment.dispatcher) {
-                    do {
-                        for _ in 0..<roundTrips {
-                            try await ping.wait()
-                            pong.fire()
+            try run.apply(to: environment.dispatcher) {
+                try context.measure {
+                    Task(executorPreference: environment.dispatcher) {
+                        do {
+                            for _ in 0..<roundTrips {
+                                try await ping.wait()
+                                pong.fire()
+                            }
+                            done.finish()
+                        } catch {
+                            done.fail(error)
                         }
-                        done.finish()
-                    } catch {
-                        done.fail(error)
                     }
+                    for trip in 0..<roundTrips {
+                        ping.fire()
+                        try BenchError.check(pong.waitSync(timeout: .seconds(60)), "round trip \(trip) lost its reply")
+                    }
+                    try done.wait()
                 }
-                for trip in 0..<roundTrips {
-                    ping.fire()
-                    try BenchError.check(pong.waitSync(timeout: .seconds(60)), "round trip \(trip) lost its reply")
-                }
-                try done.wait()
             }
         }
     }
