@@ -32,6 +32,16 @@ final class BlockQueue<Element>: @unchecked Sendable {
     /// The block that holds the head position. Written (release) before the head index moves
     /// into it, so a thread that reads the index (acquire) and then this sees the right block.
     @usableFromInline let headBlock: Atomic<UnsafeMutableRawPointer>
+    /// A tail position some consumer read (without the flag): a lower bound of the tail, kept
+    /// on the consumers' line. While the head is below it the queue cannot be empty, so a pop
+    /// needs neither the SC fence nor a load of the tail, whose line the producers keep
+    /// writing; a consumer that far behind claims its slots with a head CAS alone.
+    ///
+    /// Relaxed, loads and stores: every value stored was read from the tail, and the tail never
+    /// moves back, so whatever value a load returns is at most the tail now (a consumer may
+    /// store an older position over a newer one: still a lower bound). Nothing is published
+    /// through it: a slot's element comes with its write bit, a block with `headBlock`.
+    @usableFromInline let tailSeen = Atomic<Int>(0)
     // Producers and consumers write different lines: keep head and tail apart (two lines,
     // for the adjacent-line prefetcher).
     @usableFromInline let padding0: (Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0)
@@ -172,7 +182,9 @@ final class BlockQueue<Element>: @unchecked Sendable {
                 continue
             }
             var newHead = head &+ (1 << Self.shift)
-            if newHead & Self.markBit == 0 {
+            // Relaxed: see `tailSeen`. Below it, position `head` is claimed by a producer, so
+            // this pop takes an element and the emptiness check (and its fence) is not needed.
+            if newHead & Self.markBit == 0 && head >> Self.shift >= tailSeen.load(ordering: .relaxed) {
                 // SC fence: the receiver half of the pairing described in `push` (a waiting
                 // receiver's SC increment, then this fence, then the tail load).
                 atomicMemoryFence(ordering: .sequentiallyConsistent)
@@ -180,6 +192,8 @@ final class BlockQueue<Element>: @unchecked Sendable {
                 if head >> Self.shift == tail >> Self.shift {
                     return tail & Self.markBit != 0 ? .closed : .empty
                 }
+                // Relaxed: see `tailSeen`.
+                tailSeen.store(tail >> Self.shift, ordering: .relaxed)
                 // The tail is in a later block: until the head leaves this one, the queue
                 // cannot be empty, so later pops skip the tail load.
                 if (head >> Self.shift) / Self.lap != (tail >> Self.shift) / Self.lap {
@@ -211,6 +225,149 @@ final class BlockQueue<Element>: @unchecked Sendable {
             block = Block(headBlock.load(ordering: .acquiring))
             backoff.spin()
         }
+    }
+
+    @usableFromInline
+    enum BatchPopResult {
+        /// This many elements (at least one) were appended.
+        case taken(Int)
+        case empty
+        /// Closed and drained.
+        case closed
+    }
+
+    /// Removes up to `maxCount` (at least 1) of the oldest elements and appends them to
+    /// `buffer`, oldest first: a run of slots per block, each claimed with one head CAS after
+    /// one look at the tail (or none, below `tailSeen`). Stops at the first tail position it
+    /// loads itself, so a consumer that has caught up with its producers pays what `pop` pays. Lock-free as
+    /// `pop`; any thread. The elements are in `buffer` when it returns: none is held anywhere
+    /// else, so a caller that is cancelled afterwards loses nothing.
+    @inlinable
+    func pop(upTo maxCount: Int, into buffer: inout [Element]) -> BatchPopResult {
+        var taken = 0
+        while taken < maxCount {
+            switch popRun(upTo: maxCount - taken, into: &buffer) {
+            case .taken(let count, let more):
+                taken += count
+                // A run that stopped at a tail position this call loaded (or at `maxCount`) is
+                // the end: looking at the tail again would cost a fence for little.
+                if !more { return .taken(taken) }
+            case .empty:
+                return taken == 0 ? .empty : .taken(taken)
+            case .closed:
+                return taken == 0 ? .closed : .taken(taken)
+            }
+        }
+        return .taken(taken)
+    }
+
+    @usableFromInline
+    enum RunResult {
+        /// This many elements (at least one) were appended; `more` when the run ended with
+        /// its block's last slot or at a `tailSeen` it did not load itself (either way more
+        /// may be queued after it).
+        case taken(Int, more: Bool)
+        case empty
+        case closed
+    }
+
+    /// Claims up to `maxCount` consecutive positions of the head's block with one CAS, then
+    /// moves their elements into `buffer`. The protocol is `pop`'s, for several positions: a
+    /// run ends at the block's last slot (whose claimer moves the head to the next block) and
+    /// at the tail position seen, so every claimed position was claimed by a producer before.
+    @inlinable
+    func popRun(upTo maxCount: Int, into buffer: inout [Element]) -> RunResult {
+        // Acquire: pairs with the release that moved the head into a new block.
+        var head = headIndex.load(ordering: .acquiring)
+        var block = Block(headBlock.load(ordering: .acquiring))
+        var backoff = Backoff()
+        while true {
+            let position = head >> Self.shift
+            let offset = position % Self.lap
+            if offset == Block.capacity {
+                // Another consumer is moving the head to the next block.
+                backoff.snooze()
+                head = headIndex.load(ordering: .acquiring)
+                block = Block(headBlock.load(ordering: .acquiring))
+                continue
+            }
+            var count = min(maxCount, Block.capacity - offset)
+            var mark = head & Self.markBit
+            var loadedTail = false
+            if mark == 0 {
+                // Relaxed: see `tailSeen`.
+                var seen = tailSeen.load(ordering: .relaxed)
+                if position >= seen {
+                    // SC fence: the receiver half of the pairing described in `push`, as in `pop`.
+                    atomicMemoryFence(ordering: .sequentiallyConsistent)
+                    let tail = tailIndex.load(ordering: .relaxed)
+                    seen = tail >> Self.shift
+                    if position == seen { return tail & Self.markBit != 0 ? .closed : .empty }
+                    // Relaxed: see `tailSeen`.
+                    tailSeen.store(seen, ordering: .relaxed)
+                    loadedTail = true
+                    if position / Self.lap != seen / Self.lap { mark = Self.markBit }
+                }
+                // Positions below `seen` are claimed by producers (in a later block `seen`
+                // allows more than this block holds).
+                count = min(count, seen - position)
+            }
+            // Sequentially consistent and acquire on failure, as `pop`'s head CAS.
+            let (claimed, current) = headIndex.weakCompareExchange(
+                expected: head,
+                desired: ((position + count) << Self.shift) | mark,
+                successOrdering: .sequentiallyConsistent,
+                failureOrdering: .acquiring
+            )
+            if claimed {
+                let reachedBlockEnd = offset + count == Block.capacity
+                if reachedBlockEnd {
+                    // Sound: `block` is alive (our slots are unread); the producer of its last
+                    // slot links the next block right after its claim.
+                    let next = waitNext(block)
+                    var nextIndex = (position + count + 1) << Self.shift
+                    if next.next.pointee.load(ordering: .relaxed) != nil { nextIndex |= Self.markBit }
+                    // Release, block first: see `headBlock`.
+                    headBlock.store(next.raw, ordering: .releasing)
+                    headIndex.store(nextIndex, ordering: .releasing)
+                }
+                read(block, offset, count: count, into: &buffer)
+                return .taken(count, more: reachedBlockEnd || (mark == 0 && !loadedTail && count < maxCount))
+            }
+            head = current
+            block = Block(headBlock.load(ordering: .acquiring))
+            backoff.spin()
+        }
+    }
+
+    /// Moves the elements of the claimed slots `offset ..< offset + count` of `block` into
+    /// `buffer`, in order, and does this reader's share of freeing the block.
+    @inlinable
+    func read(_ block: Block, _ offset: Int, count: Int, into buffer: inout [Element]) {
+        buffer.reserveCapacity(buffer.count + count)
+        let end = offset + count
+        guard end == Block.capacity else {
+            for index in offset..<end { buffer.append(read(block, index)) }
+            return
+        }
+        // The run ends with the block's last slot, whose reader starts freeing the block. Until
+        // it does (below, after the other slots of the run), nobody but this thread writes
+        // their state words: the producers are done (their write bits are set) and only a
+        // destroyer sets `destroyBit`. So each is marked read with a plain store instead of
+        // `read`'s read-modify-write.
+        for index in offset..<end - 1 {
+            let state = block.state(index)
+            var backoff = Backoff()
+            // Acquire: pairs with the producer's release of the write bit.
+            while state.pointee.load(ordering: .acquiring) & QueueSlot.writeBit == 0 { backoff.snooze() }
+            // Sound: this thread claimed the slot and the write bit says it is initialised.
+            buffer.append(block.element(index).move())
+            // Release: a reader that later continues the freeing (after `destroy` below handed
+            // it the job) acquires the bit and sees the move done.
+            state.pointee.store(QueueSlot.writeBit | QueueSlot.readBit, ordering: .releasing)
+        }
+        // The last slot: `read` starts `destroy(block, from: 0)`; `block` may be gone after it.
+        buffer.append(read(block, end - 1))
     }
 
     /// Whether the queue looks empty: a racy hint for spin loops, never for decisions.
