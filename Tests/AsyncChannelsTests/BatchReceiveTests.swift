@@ -98,6 +98,63 @@ import Testing
         #expect(counter.live == 0)
     }
 
+    /// Producers and consumers on plain threads straight on the queue, the consumers mixing
+    /// single pops and batches of every size (so runs start at every offset, and a run that
+    /// ends a block often frees it while another consumer still reads an earlier slot): each
+    /// element arrives once, in order per producer, and every payload is released, so no
+    /// block was freed early or kept.
+    @Test(.heavyStress, .stressTimeLimit(quick: 2)) func queueMixedPopsOnManyThreadsLoseAndLeakNothing() async {
+        let counter = LiveCounter()
+        let producers = 3
+        let consumers = 3
+        let perProducer = 20_000 * stressFactor
+        let received = Collector<Tagged>()
+        let taken = Counter()
+        let disordered = Counter()
+        do {
+            let queue = BlockQueue<(Tagged, Payload)>()
+            await onPlainThreads(producers + consumers) { index in
+                if index < producers {
+                    for sequence in 0..<perProducer {
+                        _ = queue.push(
+                            (Tagged(producer: index, sequence: sequence), Payload(sequence, counter: counter)))
+                    }
+                    return
+                }
+                var got: [Tagged] = []
+                var batch: [(Tagged, Payload)] = []
+                var round = index
+                while taken.value < producers * perProducer {
+                    round += 1
+                    if round % 3 == 0 {
+                        if case .element(let item) = queue.pop() {
+                            got.append(item.0)
+                            taken.add()
+                            continue
+                        }
+                    } else {
+                        batch.removeAll(keepingCapacity: true)
+                        if case .taken(let count) = queue.pop(upTo: round % 45 + 1, into: &batch) {
+                            got.append(contentsOf: batch.map(\.0))
+                            taken.add(count)
+                            continue
+                        }
+                    }
+                    sched_yield()
+                }
+                if !increasingPerProducer(got) { disordered.add() }
+                received.append(contentsOf: got)
+            }
+            #expect(queue.count == 0)
+            #expect(queue.ownedSlots <= 3 * Self.slots)
+        }
+        let all = received.all
+        #expect(all.count == producers * perProducer)
+        #expect(Set(all).count == producers * perProducer)
+        #expect(disordered.value == 0)
+        #expect(counter.live == 0, "a payload was not released")
+    }
+
     // MARK: Counts, order and the end of the stream
 
     @Test func tryReceiveTakesUpToMaxCountAndKeepsTheBuffer() throws {

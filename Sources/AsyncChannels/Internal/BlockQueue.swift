@@ -32,10 +32,13 @@ final class BlockQueue<Element>: @unchecked Sendable {
     /// The block that holds the head position. Written (release) before the head index moves
     /// into it, so a thread that reads the index (acquire) and then this sees the right block.
     @usableFromInline let headBlock: Atomic<UnsafeMutableRawPointer>
-    /// A tail position some consumer read (without the flag): a lower bound of the tail, kept
-    /// on the consumers' line. While the head is below it the queue cannot be empty, so a pop
-    /// needs neither the SC fence nor a load of the tail, whose line the producers keep
-    /// writing; a consumer that far behind claims its slots with a head CAS alone.
+    /// A tail position a batched pop read (without the flag): a lower bound of the tail, kept
+    /// on the consumers' line. While the head is below it the queue cannot be empty, so the
+    /// next batched pop claims up to it without the SC fence or a load of the tail, whose line
+    /// the producers keep writing. Stored only when a run leaves some of it for the next one,
+    /// and only within one block (across blocks the head's mark bit does this job). The
+    /// single `pop` neither reads nor writes it: in the cross-thread benchmarks that cost
+    /// about as much as it saved.
     ///
     /// Relaxed, loads and stores: every value stored was read from the tail, and the tail never
     /// moves back, so whatever value a load returns is at most the tail now (a consumer may
@@ -182,9 +185,7 @@ final class BlockQueue<Element>: @unchecked Sendable {
                 continue
             }
             var newHead = head &+ (1 << Self.shift)
-            // Relaxed: see `tailSeen`. Below it, position `head` is claimed by a producer, so
-            // this pop takes an element and the emptiness check (and its fence) is not needed.
-            if newHead & Self.markBit == 0 && head >> Self.shift >= tailSeen.load(ordering: .relaxed) {
+            if newHead & Self.markBit == 0 {
                 // SC fence: the receiver half of the pairing described in `push` (a waiting
                 // receiver's SC increment, then this fence, then the tail load).
                 atomicMemoryFence(ordering: .sequentiallyConsistent)
@@ -192,8 +193,6 @@ final class BlockQueue<Element>: @unchecked Sendable {
                 if head >> Self.shift == tail >> Self.shift {
                     return tail & Self.markBit != 0 ? .closed : .empty
                 }
-                // Relaxed: see `tailSeen`.
-                tailSeen.store(tail >> Self.shift, ordering: .relaxed)
                 // The tail is in a later block: until the head leaves this one, the queue
                 // cannot be empty, so later pops skip the tail load.
                 if (head >> Self.shift) / Self.lap != (tail >> Self.shift) / Self.lap {
@@ -239,8 +238,8 @@ final class BlockQueue<Element>: @unchecked Sendable {
     /// Removes up to `maxCount` (at least 1) of the oldest elements and appends them to
     /// `buffer`, oldest first: a run of slots per block, each claimed with one head CAS after
     /// one look at the tail (or none, below `tailSeen`). Stops at the first tail position it
-    /// loads itself, so a consumer that has caught up with its producers pays what `pop` pays. Lock-free as
-    /// `pop`; any thread. The elements are in `buffer` when it returns: none is held anywhere
+    /// loads itself, so a consumer that has caught up with its producers pays what `pop`
+    /// pays. Lock-free as `pop`; any thread. The elements are in `buffer` when it returns: none is held anywhere
     /// else, so a caller that is cancelled afterwards loses nothing.
     @inlinable
     func pop(upTo maxCount: Int, into buffer: inout [Element]) -> BatchPopResult {
@@ -303,10 +302,14 @@ final class BlockQueue<Element>: @unchecked Sendable {
                     let tail = tailIndex.load(ordering: .relaxed)
                     seen = tail >> Self.shift
                     if position == seen { return tail & Self.markBit != 0 ? .closed : .empty }
-                    // Relaxed: see `tailSeen`.
-                    tailSeen.store(seen, ordering: .relaxed)
                     loadedTail = true
-                    if position / Self.lap != seen / Self.lap { mark = Self.markBit }
+                    if position / Self.lap != seen / Self.lap {
+                        mark = Self.markBit
+                    } else if seen - position > maxCount {
+                        // Relaxed: see `tailSeen`. Stored only when this run leaves some of it
+                        // for the next one: the head's line is contended.
+                        tailSeen.store(seen, ordering: .relaxed)
+                    }
                 }
                 // Positions below `seen` are claimed by producers (in a later block `seen`
                 // allows more than this block holds).
@@ -350,24 +353,50 @@ final class BlockQueue<Element>: @unchecked Sendable {
             for index in offset..<end { buffer.append(read(block, index)) }
             return
         }
-        // The run ends with the block's last slot, whose reader starts freeing the block. Until
-        // it does (below, after the other slots of the run), nobody but this thread writes
-        // their state words: the producers are done (their write bits are set) and only a
-        // destroyer sets `destroyBit`. So each is marked read with a plain store instead of
-        // `read`'s read-modify-write.
-        for index in offset..<end - 1 {
+        // The run ends with the block's last slot, so this thread frees the block, once the
+        // slots before the run are read. Until it hands that job on, nobody else writes or
+        // reads the run's state words (the producers are done: their write bits are set; only
+        // a destroyer looks at read bits or sets `destroyBit`), so the run is not marked read
+        // slot by slot.
+        for index in offset..<end {
             let state = block.state(index)
             var backoff = Backoff()
             // Acquire: pairs with the producer's release of the write bit.
             while state.pointee.load(ordering: .acquiring) & QueueSlot.writeBit == 0 { backoff.snooze() }
             // Sound: this thread claimed the slot and the write bit says it is initialised.
             buffer.append(block.element(index).move())
-            // Release: a reader that later continues the freeing (after `destroy` below handed
-            // it the job) acquires the bit and sees the move done.
-            state.pointee.store(QueueSlot.writeBit | QueueSlot.readBit, ordering: .releasing)
         }
-        // The last slot: `read` starts `destroy(block, from: 0)`; `block` may be gone after it.
-        buffer.append(read(block, end - 1))
+        destroy(block, afterRunFrom: offset)
+    }
+
+    /// Frees `block` for the reader of the run `start ..< capacity`, which it has read:
+    /// once the slots before `start` are read, or by handing the job to the reader of the
+    /// first one that is not (as `destroy` does). Only when it hands the job on does it mark
+    /// the run read, for that reader's scan, which crosses it. A single consumer that reads
+    /// whole blocks writes no read bit.
+    @usableFromInline
+    func destroy(_ block: Block, afterRunFrom start: Int) {
+        for index in 0..<start {
+            let state = block.state(index)
+            // Acquire: a set read bit means the reader's move is visible to us.
+            if state.pointee.load(ordering: .acquiring) & QueueSlot.readBit == 0 {
+                // Plain stores: nobody else writes these words (see `read(_:_:count:into:)`);
+                // the read-modify-write below releases them to the reader that continues.
+                for run in start..<Block.capacity - 1 {
+                    block.state(run).pointee.store(QueueSlot.writeBit | QueueSlot.readBit, ordering: .relaxed)
+                }
+                // Acquire-release, as in `destroy(_:from:)`: hand the job over, or find the
+                // slot read meanwhile and go on.
+                if state.pointee.bitwiseOr(QueueSlot.destroyBit, ordering: .acquiringAndReleasing).oldValue
+                    & QueueSlot.readBit == 0
+                {
+                    return
+                }
+                destroy(block, from: index + 1)
+                return
+            }
+        }
+        recycle(block)
     }
 
     /// Whether the queue looks empty: a racy hint for spin loops, never for decisions.
@@ -490,7 +519,9 @@ final class BlockQueue<Element>: @unchecked Sendable {
         return Block.allocate()
     }
 
-    /// Resets a block nobody uses any more and keeps it as the spare, or frees it.
+    /// Resets a block nobody uses any more and keeps it as the spare, or frees it. The
+    /// reset is the freeing consumer's, not the next producer's: done before the producer's
+    /// claim of a block's last slot, it would widen the window other producers wait in.
     @usableFromInline
     func recycle(_ block: Block) {
         block.reset()
