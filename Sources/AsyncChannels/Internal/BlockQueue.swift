@@ -32,19 +32,6 @@ final class BlockQueue<Element>: @unchecked Sendable {
     /// The block that holds the head position. Written (release) before the head index moves
     /// into it, so a thread that reads the index (acquire) and then this sees the right block.
     @usableFromInline let headBlock: Atomic<UnsafeMutableRawPointer>
-    /// A tail position a batched pop read (without the flag): a lower bound of the tail, kept
-    /// on the consumers' line. While the head is below it the queue cannot be empty, so the
-    /// next batched pop claims up to it without the SC fence or a load of the tail, whose line
-    /// the producers keep writing. Stored only when a run leaves some of it for the next one,
-    /// and only within one block (across blocks the head's mark bit does this job). The
-    /// single `pop` neither reads nor writes it: in the cross-thread benchmarks that cost
-    /// about as much as it saved.
-    ///
-    /// Relaxed, loads and stores: every value stored was read from the tail, and the tail never
-    /// moves back, so whatever value a load returns is at most the tail now (a consumer may
-    /// store an older position over a newer one: still a lower bound). Nothing is published
-    /// through it: a slot's element comes with its write bit, a block with `headBlock`.
-    @usableFromInline let tailSeen = Atomic<Int>(0)
     // Producers and consumers write different lines: keep head and tail apart (two lines,
     // for the adjacent-line prefetcher).
     @usableFromInline let padding0: (Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0)
@@ -237,10 +224,11 @@ final class BlockQueue<Element>: @unchecked Sendable {
 
     /// Removes up to `maxCount` (at least 1) of the oldest elements and appends them to
     /// `buffer`, oldest first: a run of slots per block, each claimed with one head CAS after
-    /// one look at the tail (or none, below `tailSeen`). Stops at the first tail position it
-    /// loads itself, so a consumer that has caught up with its producers pays what `pop`
-    /// pays. Lock-free as `pop`; any thread. The elements are in `buffer` when it returns: none is held anywhere
-    /// else, so a caller that is cancelled afterwards loses nothing.
+    /// one look at the tail (none while the head's mark bit says the tail is in a later
+    /// block). Stops at the tail it saw, so a consumer that has caught up with its producers
+    /// pays what `pop` pays. Lock-free as `pop`; any thread. The elements are in `buffer`
+    /// when it returns: none is held anywhere else, so a caller that is cancelled afterwards
+    /// loses nothing.
     @inlinable
     func pop(upTo maxCount: Int, into buffer: inout [Element]) -> BatchPopResult {
         var taken = 0
@@ -248,8 +236,8 @@ final class BlockQueue<Element>: @unchecked Sendable {
             switch popRun(upTo: maxCount - taken, into: &buffer) {
             case .taken(let count, let more):
                 taken += count
-                // A run that stopped at a tail position this call loaded (or at `maxCount`) is
-                // the end: looking at the tail again would cost a fence for little.
+                // A run that stopped at the tail it saw (or at `maxCount`) is the end: looking
+                // at the tail again would cost a fence for little.
                 if !more { return .taken(taken) }
             case .empty:
                 return taken == 0 ? .empty : .taken(taken)
@@ -263,8 +251,7 @@ final class BlockQueue<Element>: @unchecked Sendable {
     @usableFromInline
     enum RunResult {
         /// This many elements (at least one) were appended; `more` when the run ended with
-        /// its block's last slot or at a `tailSeen` it did not load itself (either way more
-        /// may be queued after it).
+        /// its block's last slot (the next block may hold more).
         case taken(Int, more: Bool)
         case empty
         case closed
@@ -292,28 +279,20 @@ final class BlockQueue<Element>: @unchecked Sendable {
             }
             var count = min(maxCount, Block.capacity - offset)
             var mark = head & Self.markBit
-            var loadedTail = false
             if mark == 0 {
-                // Relaxed: see `tailSeen`.
-                var seen = tailSeen.load(ordering: .relaxed)
-                if position >= seen {
-                    // SC fence: the receiver half of the pairing described in `push`, as in `pop`.
-                    atomicMemoryFence(ordering: .sequentiallyConsistent)
-                    let tail = tailIndex.load(ordering: .relaxed)
-                    seen = tail >> Self.shift
-                    if position == seen { return tail & Self.markBit != 0 ? .closed : .empty }
-                    loadedTail = true
-                    if position / Self.lap != seen / Self.lap {
-                        mark = Self.markBit
-                    } else if seen - position > maxCount {
-                        // Relaxed: see `tailSeen`. Stored only when this run leaves some of it
-                        // for the next one: the head's line is contended.
-                        tailSeen.store(seen, ordering: .relaxed)
-                    }
+                // SC fence: the receiver half of the pairing described in `push`, as in `pop`.
+                atomicMemoryFence(ordering: .sequentiallyConsistent)
+                let tail = tailIndex.load(ordering: .relaxed)
+                let seen = tail >> Self.shift
+                if position == seen { return tail & Self.markBit != 0 ? .closed : .empty }
+                if position / Self.lap != seen / Self.lap {
+                    // The tail is in a later block: the whole rest of this one is claimed by
+                    // producers, and later runs in it skip the tail load.
+                    mark = Self.markBit
+                } else {
+                    // Positions below the tail are claimed by producers.
+                    count = min(count, seen - position)
                 }
-                // Positions below `seen` are claimed by producers (in a later block `seen`
-                // allows more than this block holds).
-                count = min(count, seen - position)
             }
             // Sequentially consistent and acquire on failure, as `pop`'s head CAS.
             let (claimed, current) = headIndex.weakCompareExchange(
@@ -335,7 +314,7 @@ final class BlockQueue<Element>: @unchecked Sendable {
                     headIndex.store(nextIndex, ordering: .releasing)
                 }
                 read(block, offset, count: count, into: &buffer)
-                return .taken(count, more: reachedBlockEnd || (mark == 0 && !loadedTail && count < maxCount))
+                return .taken(count, more: reachedBlockEnd)
             }
             head = current
             block = Block(headBlock.load(ordering: .acquiring))
