@@ -203,16 +203,16 @@ public final class AsyncChannel<Element: Sendable>: Sendable {
 // MARK: Receiving in batches
 
 extension AsyncChannel {
-    /// Removes up to `maxCount` of the oldest elements and appends them to `buffer`, oldest
-    /// first, suspending while the channel is empty; returns how many it appended.
+    /// Removes up to `maxCount` of the oldest elements and appends them to `buffer`, oldest first,
+    /// suspending while the channel is empty; returns how many it appended.
     ///
-    /// Like tokio's `recv_many`: a consumer that falls behind its producers takes what has
-    /// queued up in one call (one claim on the queue's head per block of slots, instead of one per element), and one that keeps up
-    /// gets what a single ``receive()`` gets. It never waits for more than one element: when
-    /// the channel is empty it waits exactly as ``receive()`` does, then appends whatever else
-    /// is queued by then. Elements already in `buffer` are kept; reuse one buffer
-    /// (`removeAll(keepingCapacity: true)`) to receive without allocating. Callable from any
-    /// task; runs on the caller's executor and never hops.
+    /// Like tokio's `recv_many`: a consumer that falls behind its producers takes what has queued
+    /// up in one call (one claim on the queue's head per block of slots, instead of one per
+    /// element), and one that keeps up gets what a single ``receive()`` gets. It never waits for
+    /// more than one element: when the channel is empty it waits exactly as ``receive()`` does,
+    /// then appends whatever else is queued by then. Elements already in `buffer` are kept; reuse
+    /// one buffer (`removeAll(keepingCapacity: true)`) to receive without allocating. Callable from
+    /// any task; runs on the caller's executor and never hops.
     /// - Parameters:
     ///   - maxCount: the most elements to append; at least 1.
     ///   - buffer: the array the elements are appended to.
@@ -230,11 +230,11 @@ extension AsyncChannel {
         try await storage.receive(upTo: maxCount, into: &buffer)
     }
 
-    /// Removes up to `maxCount` of the oldest elements and appends them to `buffer`,
-    /// suspending while the channel is empty, for at most `timeout`; returns how many.
+    /// Removes up to `maxCount` of the oldest elements and appends them to `buffer`, suspending
+    /// while the channel is empty, for at most `timeout`; returns how many.
     ///
-    /// As ``receive(upTo:into:)``, with the wait of ``receive(timeout:)``: elements that are
-    /// queued are returned at once, with no timer.
+    /// As ``receive(upTo:into:)``, with the wait of ``receive(timeout:)``: elements that are queued
+    /// are returned at once, with no timer.
     /// - Parameters:
     ///   - maxCount: the most elements to append; at least 1.
     ///   - buffer: the array the elements are appended to.
@@ -253,15 +253,15 @@ extension AsyncChannel {
         try await storage.receive(upTo: maxCount, into: &buffer, within: .timeout(timeout))
     }
 
-    /// Removes up to `maxCount` of the oldest elements and appends them to `buffer`, oldest
-    /// first, blocking the calling thread while the channel is empty; returns how many.
+    /// Removes up to `maxCount` of the oldest elements and appends them to `buffer`, oldest first,
+    /// blocking the calling thread while the channel is empty; returns how many.
     ///
-    /// The plain-thread form of ``receive(upTo:into:)``: what is queued is taken at once;
-    /// on an empty channel it waits as ``receiveSync()`` does (a brief spin, then the thread
-    /// parks) for one element, then appends whatever else is queued by then. Must not
-    /// wait on a thread that runs a loop now: there an empty channel throws
-    /// ``ChannelError/wouldBlockLoop`` at once (queued elements are returned there as
-    /// anywhere). A blocked thread cannot be cancelled; ``close()`` wakes it.
+    /// The plain-thread form of ``receive(upTo:into:)``: what is queued is taken at once; on an
+    /// empty channel it waits as ``receiveSync()`` does (a brief spin, then the thread parks) for
+    /// one element, then appends whatever else is queued by then. Must not wait on a thread that
+    /// runs a loop now: there an empty channel throws ``ChannelError/wouldBlockLoop`` at once
+    /// (queued elements are returned there as anywhere). A blocked thread cannot be cancelled;
+    /// ``close()`` wakes it.
     /// - Parameters:
     ///   - maxCount: the most elements to append; at least 1.
     ///   - buffer: the array the elements are appended to.
@@ -275,9 +275,8 @@ extension AsyncChannel {
         try storage.receiveSync(upTo: maxCount, into: &buffer)
     }
 
-    /// Removes up to `maxCount` of the oldest elements and appends them to `buffer`,
-    /// blocking the calling thread while the channel is empty, for at most `timeout`;
-    /// returns how many.
+    /// Removes up to `maxCount` of the oldest elements and appends them to `buffer`, blocking the
+    /// calling thread while the channel is empty, for at most `timeout`; returns how many.
     ///
     /// As ``receiveSync(upTo:into:)``, with the wait of ``receiveSync(timeout:)``.
     /// - Parameters:
@@ -296,11 +295,11 @@ extension AsyncChannel {
         try storage.receiveSync(upTo: maxCount, into: &buffer, within: .timeout(timeout))
     }
 
-    /// Removes up to `maxCount` of the oldest elements that are queued now and appends them
-    /// to `buffer`, without waiting; returns how many.
+    /// Removes up to `maxCount` of the oldest elements that are queued now and appends them to
+    /// `buffer`, without waiting; returns how many.
     ///
-    /// Callable from any thread or task; never blocks or suspends, and task cancellation
-    /// does not affect it.
+    /// Callable from any thread or task; never blocks or suspends, and task cancellation does not
+    /// affect it.
     /// - Parameters:
     ///   - maxCount: the most elements to append; at least 1. This call cannot throw, so a
     ///     `maxCount` below 1 stops the process with a message saying so.

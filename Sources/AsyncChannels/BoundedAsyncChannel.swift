@@ -244,17 +244,17 @@ public final class BoundedAsyncChannel<Element: Sendable>: Sendable {
 // MARK: Receiving in batches
 
 extension BoundedAsyncChannel {
-    /// Removes up to `maxCount` of the oldest elements and appends them to `buffer`, oldest
-    /// first, suspending while the channel is empty; returns how many it appended.
+    /// Removes up to `maxCount` of the oldest elements and appends them to `buffer`, oldest first,
+    /// suspending while the channel is empty; returns how many it appended.
     ///
-    /// Like tokio's `recv_many`: a consumer that falls behind its producers takes what has
-    /// queued up in one call (one lock), and one that keeps up
-    /// gets what a single ``receive()`` gets. It never waits for more than one element: when
-    /// the channel is empty it waits exactly as ``receive()`` does, then appends whatever else
-    /// is queued by then. Taking `k` elements frees `k` slots: up to `k` waiting senders get in, in the order
-    /// they started waiting, and are resumed. Elements already in `buffer` are kept; reuse one buffer
-    /// (`removeAll(keepingCapacity: true)`) to receive without allocating. Callable from any
-    /// task; runs on the caller's executor and never hops.
+    /// Like tokio's `recv_many`: a consumer that falls behind its producers takes what has queued
+    /// up in one call (one lock), and one that keeps up gets what a single ``receive()`` gets. It
+    /// never waits for more than one element: when the channel is empty it waits exactly as
+    /// ``receive()`` does, then appends whatever else is queued by then. Taking `k` elements frees
+    /// `k` slots: up to `k` waiting senders get in, in the order they started waiting, and are
+    /// resumed. Elements already in `buffer` are kept; reuse one buffer
+    /// (`removeAll(keepingCapacity: true)`) to receive without allocating. Callable from any task;
+    /// runs on the caller's executor and never hops.
     /// - Parameters:
     ///   - maxCount: the most elements to append; at least 1.
     ///   - buffer: the array the elements are appended to.
@@ -272,11 +272,11 @@ extension BoundedAsyncChannel {
         try await storage.receive(upTo: maxCount, into: &buffer)
     }
 
-    /// Removes up to `maxCount` of the oldest elements and appends them to `buffer`,
-    /// suspending while the channel is empty, for at most `timeout`; returns how many.
+    /// Removes up to `maxCount` of the oldest elements and appends them to `buffer`, suspending
+    /// while the channel is empty, for at most `timeout`; returns how many.
     ///
-    /// As ``receive(upTo:into:)``, with the wait of ``receive(timeout:)``: elements that are
-    /// queued are returned at once, with no timer.
+    /// As ``receive(upTo:into:)``, with the wait of ``receive(timeout:)``: elements that are queued
+    /// are returned at once, with no timer.
     /// - Parameters:
     ///   - maxCount: the most elements to append; at least 1.
     ///   - buffer: the array the elements are appended to.
@@ -295,16 +295,16 @@ extension BoundedAsyncChannel {
         try await storage.receive(upTo: maxCount, into: &buffer, within: .timeout(timeout))
     }
 
-    /// Removes up to `maxCount` of the oldest elements and appends them to `buffer`, oldest
-    /// first, blocking the calling thread while the channel is empty; returns how many.
+    /// Removes up to `maxCount` of the oldest elements and appends them to `buffer`, oldest first,
+    /// blocking the calling thread while the channel is empty; returns how many.
     ///
-    /// The plain-thread form of ``receive(upTo:into:)``: what is queued is taken at once;
-    /// on an empty channel it waits as ``receiveSync()`` does (a brief spin, then the thread
-    /// parks) for one element, then appends whatever else is queued by then. Taking `k` elements frees `k` slots: up to `k` waiting senders get in, in the order
-    /// they started waiting, and are resumed. Must not
-    /// wait on a thread that runs a loop now: there an empty channel throws
-    /// ``ChannelError/wouldBlockLoop`` at once (queued elements are returned there as
-    /// anywhere). A blocked thread cannot be cancelled; ``close()`` wakes it.
+    /// The plain-thread form of ``receive(upTo:into:)``: what is queued is taken at once; on an
+    /// empty channel it waits as ``receiveSync()`` does (a brief spin, then the thread parks) for
+    /// one element, then appends whatever else is queued by then. Taking `k` elements frees `k`
+    /// slots: up to `k` waiting senders get in, in the order they started waiting, and are resumed.
+    /// Must not wait on a thread that runs a loop now: there an empty channel throws
+    /// ``ChannelError/wouldBlockLoop`` at once (queued elements are returned there as anywhere). A
+    /// blocked thread cannot be cancelled; ``close()`` wakes it.
     /// - Parameters:
     ///   - maxCount: the most elements to append; at least 1.
     ///   - buffer: the array the elements are appended to.
@@ -318,9 +318,8 @@ extension BoundedAsyncChannel {
         try storage.receiveSync(upTo: maxCount, into: &buffer)
     }
 
-    /// Removes up to `maxCount` of the oldest elements and appends them to `buffer`,
-    /// blocking the calling thread while the channel is empty, for at most `timeout`;
-    /// returns how many.
+    /// Removes up to `maxCount` of the oldest elements and appends them to `buffer`, blocking the
+    /// calling thread while the channel is empty, for at most `timeout`; returns how many.
     ///
     /// As ``receiveSync(upTo:into:)``, with the wait of ``receiveSync(timeout:)``.
     /// - Parameters:
@@ -339,12 +338,12 @@ extension BoundedAsyncChannel {
         try storage.receiveSync(upTo: maxCount, into: &buffer, within: .timeout(timeout))
     }
 
-    /// Removes up to `maxCount` of the oldest elements that are queued now and appends them
-    /// to `buffer`, without waiting; returns how many.
+    /// Removes up to `maxCount` of the oldest elements that are queued now and appends them to
+    /// `buffer`, without waiting; returns how many.
     ///
-    /// Callable from any thread or task; never blocks or suspends, and task cancellation
-    /// does not affect it. Taking `k` elements frees `k` slots: up to `k` waiting senders get in, in the order
-    /// they started waiting, and are resumed.
+    /// Callable from any thread or task; never blocks or suspends, and task cancellation does not
+    /// affect it. Taking `k` elements frees `k` slots: up to `k` waiting senders get in, in the
+    /// order they started waiting, and are resumed.
     /// - Parameters:
     ///   - maxCount: the most elements to append; at least 1. This call cannot throw, so a
     ///     `maxCount` below 1 stops the process with a message saying so.
