@@ -245,6 +245,121 @@ public final class BoundedAsyncChannel<Element: Sendable>: Sendable {
     public var count: Int { storage.count }
 }
 
+// MARK: Receiving in batches
+
+extension BoundedAsyncChannel {
+    /// Removes up to `maxCount` of the oldest elements and appends them to `buffer`, oldest first,
+    /// suspending while the channel is empty; returns how many it appended.
+    ///
+    /// Like tokio's `recv_many`: a consumer that falls behind its producers takes what has queued
+    /// up in one call (one lock), and one that keeps up gets what a single ``receive()`` gets. It
+    /// never waits for more than one element: when the channel is empty it waits exactly as
+    /// ``receive()`` does, then appends whatever else is queued by then. Taking `k` elements frees
+    /// `k` slots: up to `k` waiting senders get in, in the order they started waiting, and are
+    /// resumed. Elements already in `buffer` are kept; reuse one buffer
+    /// (`removeAll(keepingCapacity: true)`) to receive without allocating. Callable from any task;
+    /// runs on the caller's executor and never hops.
+    /// - Parameters:
+    ///   - maxCount: the most elements to append; at least 1.
+    ///   - buffer: the array the elements are appended to.
+    /// - Returns: how many elements were appended: from 1 to `maxCount`.
+    /// - Throws: ``ChannelError/closed`` once the channel is closed and drained (elements
+    ///   queued before the close are returned first); ``ChannelError/invalidMaxCount`` when
+    ///   `maxCount` is less than 1 (nothing taken); `CancellationError` when the task is
+    ///   cancelled while it waits.
+    /// - Cancellation: as ``receive()``: a cancelled wait throws `CancellationError` and has
+    ///   taken nothing, and `buffer` is unchanged; elements that are queued are returned even
+    ///   in a cancelled task. Nothing is held back between calls: every element taken is in
+    ///   `buffer` when the call returns.
+    @inlinable
+    public nonisolated(nonsending) func receive(upTo maxCount: Int, into buffer: inout [Element]) async throws -> Int {
+        try await storage.receive(upTo: maxCount, into: &buffer)
+    }
+
+    /// Removes up to `maxCount` of the oldest elements and appends them to `buffer`, suspending
+    /// while the channel is empty, for at most `timeout`; returns how many.
+    ///
+    /// As ``receive(upTo:into:)``, with the wait of ``receive(timeout:)``: elements that are queued
+    /// are returned at once, with no timer.
+    /// - Parameters:
+    ///   - maxCount: the most elements to append; at least 1.
+    ///   - buffer: the array the elements are appended to.
+    ///   - timeout: how long to wait for the first element.
+    /// - Returns: how many elements were appended: from 1 to `maxCount`.
+    /// - Throws: ``ChannelError/timedOut`` when `timeout` passed first (nothing taken);
+    ///   ``ChannelError/closed`` once closed and drained; ``ChannelError/invalidMaxCount``
+    ///   when `maxCount` is less than 1; `CancellationError` when the task is cancelled while
+    ///   it waits (nothing taken); `LoopError` when the shared timeout thread cannot be
+    ///   started.
+    /// - Cancellation: as ``receive(upTo:into:)``.
+    @inlinable
+    public nonisolated(nonsending) func receive(
+        upTo maxCount: Int, into buffer: inout [Element], timeout: Duration
+    ) async throws -> Int {
+        try await storage.receive(upTo: maxCount, into: &buffer, within: .timeout(timeout))
+    }
+
+    /// Removes up to `maxCount` of the oldest elements and appends them to `buffer`, oldest first,
+    /// blocking the calling thread while the channel is empty; returns how many.
+    ///
+    /// The plain-thread form of ``receive(upTo:into:)``: what is queued is taken at once; on an
+    /// empty channel it waits as ``receiveSync()`` does (a brief spin, then the thread parks) for
+    /// one element, then appends whatever else is queued by then. Taking `k` elements frees `k`
+    /// slots: up to `k` waiting senders get in, in the order they started waiting, and are resumed.
+    /// Must not wait on a thread that runs a loop now: there an empty channel throws
+    /// ``ChannelError/wouldBlockLoop`` at once (queued elements are returned there as anywhere). A
+    /// blocked thread cannot be cancelled; ``close()`` wakes it.
+    /// - Parameters:
+    ///   - maxCount: the most elements to append; at least 1.
+    ///   - buffer: the array the elements are appended to.
+    /// - Returns: how many elements were appended: from 1 to `maxCount`.
+    /// - Throws: ``ChannelError/closed`` once the channel is closed and drained;
+    ///   ``ChannelError/invalidMaxCount`` when `maxCount` is less than 1 (nothing taken);
+    ///   ``ChannelError/wouldBlockLoop`` when the channel is empty and open and the calling
+    ///   thread runs a loop.
+    @inlinable
+    public func receiveSync(upTo maxCount: Int, into buffer: inout [Element]) throws(ChannelError) -> Int {
+        try storage.receiveSync(upTo: maxCount, into: &buffer)
+    }
+
+    /// Removes up to `maxCount` of the oldest elements and appends them to `buffer`, blocking the
+    /// calling thread while the channel is empty, for at most `timeout`; returns how many.
+    ///
+    /// As ``receiveSync(upTo:into:)``, with the wait of ``receiveSync(timeout:)``.
+    /// - Parameters:
+    ///   - maxCount: the most elements to append; at least 1.
+    ///   - buffer: the array the elements are appended to.
+    ///   - timeout: how long to wait for the first element.
+    /// - Returns: how many elements were appended: from 1 to `maxCount`.
+    /// - Throws: ``ChannelError/timedOut`` when `timeout` passed first (nothing taken);
+    ///   ``ChannelError/closed`` once closed and drained; ``ChannelError/invalidMaxCount``
+    ///   when `maxCount` is less than 1; ``ChannelError/wouldBlockLoop`` at once, instead of
+    ///   waiting, on a thread that runs a dispatcher's loop.
+    @inlinable
+    public func receiveSync(
+        upTo maxCount: Int, into buffer: inout [Element], timeout: Duration
+    ) throws(ChannelError) -> Int {
+        try storage.receiveSync(upTo: maxCount, into: &buffer, within: .timeout(timeout))
+    }
+
+    /// Removes up to `maxCount` of the oldest elements that are queued now and appends them to
+    /// `buffer`, without waiting; returns how many.
+    ///
+    /// Callable from any thread or task; never blocks or suspends, and task cancellation does not
+    /// affect it. Taking `k` elements frees `k` slots: up to `k` waiting senders get in, in the
+    /// order they started waiting, and are resumed.
+    /// - Parameters:
+    ///   - maxCount: the most elements to append; at least 1. This call cannot throw, so a
+    ///     `maxCount` below 1 stops the process with a message saying so.
+    ///   - buffer: the array the elements are appended to.
+    /// - Returns: how many elements were appended: 0 when the channel is empty (open, or
+    ///   closed and drained), else from 1 to `maxCount`.
+    @inlinable
+    public func tryReceive(upTo maxCount: Int, into buffer: inout [Element]) -> Int {
+        storage.tryReceive(upTo: maxCount, into: &buffer)
+    }
+}
+
 // MARK: Deprecated spellings
 
 // Each forwarder makes the same storage call as its new spelling, not a call to it: no async

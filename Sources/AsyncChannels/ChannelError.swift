@@ -1,7 +1,8 @@
 /// Why a channel operation failed.
 ///
-/// Receives throw it directly (``closed``, ``timedOut`` from a receive with a timeout, and
-/// ``wouldBlockLoop`` from a `receiveSync()` on a loop thread), and so does ``BoundedAsyncChannel/init(capacity:)`` (``invalidCapacity``);
+/// Receives throw it directly (``closed``, ``timedOut`` from a receive with a timeout,
+/// ``wouldBlockLoop`` from a `receiveSync()` on a loop thread, and ``invalidMaxCount`` from a
+/// batch receive asked for fewer than one element), and so does ``BoundedAsyncChannel/init(capacity:)`` (``invalidCapacity``);
 /// sends throw it as the ``ChannelSendError/reason`` of a ``ChannelSendError``, which hands
 /// the element back. A cancelled receive throws
 /// `CancellationError`, never a `ChannelError`.
@@ -17,6 +18,7 @@ public struct ChannelError: Error, Hashable, Sendable, CustomStringConvertible {
         case invalidCapacity
         case wouldBlockLoop
         case timedOut
+        case invalidMaxCount
     }
 
     @usableFromInline
@@ -57,6 +59,11 @@ public struct ChannelError: Error, Hashable, Sendable, CustomStringConvertible {
     /// nor a cancellation, which keep their own errors.
     public static let timedOut = ChannelError(.timedOut)
 
+    /// A batch receive (`receive(upTo:into:)`, `receiveSync(upTo:into:)` and their timeout
+    /// forms) was asked for fewer than one element. Nothing was received. Pass a `maxCount`
+    /// of 1 or more: the most elements one call may append.
+    public static let invalidMaxCount = ChannelError(.invalidMaxCount)
+
     /// One sentence saying what went wrong, for logs and test failures.
     public var description: String {
         switch code {
@@ -68,6 +75,7 @@ public struct ChannelError: Error, Hashable, Sendable, CustomStringConvertible {
             "a blocking call would stall the event loop running on this thread; call receive() or send(_:) "
                 + "from a task, or call receiveSync/sendSync from a plain thread"
         case .timedOut: "the wait reached its timeout or deadline first; nothing was received or sent"
+        case .invalidMaxCount: "a batch receive needs a maxCount of at least 1; nothing was received"
         }
     }
 }

@@ -74,6 +74,17 @@ func nextJob(from jobs: AsyncChannel<Int>) async throws -> Int? {
     }
 }
 
+// ChoosingAChannel.md: receiving in batches.
+func sumBatches(_ values: AsyncChannel<Int>) async -> Int {
+    var batch: [Int] = []
+    var sum = 0
+    while (try? await values.receive(upTo: 256, into: &batch)) != nil {  // ends once closed and drained
+        sum += batch.reduce(0, +)
+        batch.removeAll(keepingCapacity: true)  // one array for the whole loop
+    }
+    return sum
+}
+
 @Suite("Documentation snippets") struct DocumentationSnippetTests {
     @Test(.stressTimeLimit) func asyncChannelTypeExample() async {
         #expect(await squares(upTo: 5) == [1, 4, 9, 16, 25])
@@ -122,5 +133,12 @@ func nextJob(from jobs: AsyncChannel<Int>) async throws -> Int? {
         #expect(try await nextJob(from: jobs) == 4)
         // The documented one-second wait times out on an empty channel.
         #expect(try await nextJob(from: jobs) == nil)
+    }
+
+    @Test(.stressTimeLimit) func receiveInBatches() async throws {
+        let values = AsyncChannel<Int>()
+        for value in 1...1000 { try values.send(value) }
+        values.close()
+        #expect(await sumBatches(values) == 1000 * 1001 / 2)
     }
 }

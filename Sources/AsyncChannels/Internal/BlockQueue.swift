@@ -213,6 +213,171 @@ final class BlockQueue<Element>: @unchecked Sendable {
         }
     }
 
+    @usableFromInline
+    enum BatchPopResult {
+        /// This many elements (at least one) were appended.
+        case taken(Int)
+        case empty
+        /// Closed and drained.
+        case closed
+    }
+
+    /// Removes up to `maxCount` (at least 1) of the oldest elements and appends them to
+    /// `buffer`, oldest first: a run of slots per block, each claimed with one head CAS after
+    /// one look at the tail (none while the head's mark bit says the tail is in a later
+    /// block). Stops at the tail it saw, so a consumer that has caught up with its producers
+    /// pays what `pop` pays. Lock-free as `pop`; any thread. The elements are in `buffer`
+    /// when it returns: none is held anywhere else, so a caller that is cancelled afterwards
+    /// loses nothing.
+    @inlinable
+    func pop(upTo maxCount: Int, into buffer: inout [Element]) -> BatchPopResult {
+        var taken = 0
+        while taken < maxCount {
+            switch popRun(upTo: maxCount - taken, into: &buffer) {
+            case .taken(let count, let more):
+                taken += count
+                // A run that stopped at the tail it saw (or at `maxCount`) is the end: looking
+                // at the tail again would cost a fence for little.
+                if !more { return .taken(taken) }
+            case .empty:
+                return taken == 0 ? .empty : .taken(taken)
+            case .closed:
+                return taken == 0 ? .closed : .taken(taken)
+            }
+        }
+        return .taken(taken)
+    }
+
+    @usableFromInline
+    enum RunResult {
+        /// This many elements (at least one) were appended; `more` when the run ended with
+        /// its block's last slot (the next block may hold more).
+        case taken(Int, more: Bool)
+        case empty
+        case closed
+    }
+
+    /// Claims up to `maxCount` consecutive positions of the head's block with one CAS, then
+    /// moves their elements into `buffer`. The protocol is `pop`'s, for several positions: a
+    /// run ends at the block's last slot (whose claimer moves the head to the next block) and
+    /// at the tail position seen, so every claimed position was claimed by a producer before.
+    @inlinable
+    func popRun(upTo maxCount: Int, into buffer: inout [Element]) -> RunResult {
+        // Acquire: pairs with the release that moved the head into a new block.
+        var head = headIndex.load(ordering: .acquiring)
+        var block = Block(headBlock.load(ordering: .acquiring))
+        var backoff = Backoff()
+        while true {
+            let position = head >> Self.shift
+            let offset = position % Self.lap
+            if offset == Block.capacity {
+                // Another consumer is moving the head to the next block.
+                backoff.snooze()
+                head = headIndex.load(ordering: .acquiring)
+                block = Block(headBlock.load(ordering: .acquiring))
+                continue
+            }
+            var count = min(maxCount, Block.capacity - offset)
+            var mark = head & Self.markBit
+            if mark == 0 {
+                // SC fence: the receiver half of the pairing described in `push`, as in `pop`.
+                atomicMemoryFence(ordering: .sequentiallyConsistent)
+                let tail = tailIndex.load(ordering: .relaxed)
+                let seen = tail >> Self.shift
+                if position == seen { return tail & Self.markBit != 0 ? .closed : .empty }
+                if position / Self.lap != seen / Self.lap {
+                    // The tail is in a later block: the whole rest of this one is claimed by
+                    // producers, and later runs in it skip the tail load.
+                    mark = Self.markBit
+                } else {
+                    // Positions below the tail are claimed by producers.
+                    count = min(count, seen - position)
+                }
+            }
+            // Sequentially consistent and acquire on failure, as `pop`'s head CAS.
+            let (claimed, current) = headIndex.weakCompareExchange(
+                expected: head,
+                desired: ((position + count) << Self.shift) | mark,
+                successOrdering: .sequentiallyConsistent,
+                failureOrdering: .acquiring
+            )
+            if claimed {
+                let reachedBlockEnd = offset + count == Block.capacity
+                if reachedBlockEnd {
+                    // Sound: `block` is alive (our slots are unread); the producer of its last
+                    // slot links the next block right after its claim.
+                    let next = waitNext(block)
+                    var nextIndex = (position + count + 1) << Self.shift
+                    if next.next.pointee.load(ordering: .relaxed) != nil { nextIndex |= Self.markBit }
+                    // Release, block first: see `headBlock`.
+                    headBlock.store(next.raw, ordering: .releasing)
+                    headIndex.store(nextIndex, ordering: .releasing)
+                }
+                read(block, offset, count: count, into: &buffer)
+                return .taken(count, more: reachedBlockEnd)
+            }
+            head = current
+            block = Block(headBlock.load(ordering: .acquiring))
+            backoff.spin()
+        }
+    }
+
+    /// Moves the elements of the claimed slots `offset ..< offset + count` of `block` into
+    /// `buffer`, in order, and does this reader's share of freeing the block.
+    @inlinable
+    func read(_ block: Block, _ offset: Int, count: Int, into buffer: inout [Element]) {
+        buffer.reserveCapacity(buffer.count + count)
+        let end = offset + count
+        guard end == Block.capacity else {
+            for index in offset..<end { buffer.append(read(block, index)) }
+            return
+        }
+        // The run ends with the block's last slot, so this thread frees the block, once the
+        // slots before the run are read. Until it hands that job on, nobody else writes or
+        // reads the run's state words (the producers are done: their write bits are set; only
+        // a destroyer looks at read bits or sets `destroyBit`), so the run is not marked read
+        // slot by slot.
+        for index in offset..<end {
+            let state = block.state(index)
+            var backoff = Backoff()
+            // Acquire: pairs with the producer's release of the write bit.
+            while state.pointee.load(ordering: .acquiring) & QueueSlot.writeBit == 0 { backoff.snooze() }
+            // Sound: this thread claimed the slot and the write bit says it is initialised.
+            buffer.append(block.element(index).move())
+        }
+        destroy(block, afterRunFrom: offset)
+    }
+
+    /// Frees `block` for the reader of the run `start ..< capacity`, which it has read:
+    /// once the slots before `start` are read, or by handing the job to the reader of the
+    /// first one that is not (as `destroy` does). Only when it hands the job on does it mark
+    /// the run read, for that reader's scan, which crosses it. A single consumer that reads
+    /// whole blocks writes no read bit.
+    @usableFromInline
+    func destroy(_ block: Block, afterRunFrom start: Int) {
+        for index in 0..<start {
+            let state = block.state(index)
+            // Acquire: a set read bit means the reader's move is visible to us.
+            if state.pointee.load(ordering: .acquiring) & QueueSlot.readBit == 0 {
+                // Plain stores: nobody else writes these words (see `read(_:_:count:into:)`);
+                // the read-modify-write below releases them to the reader that continues.
+                for run in start..<Block.capacity - 1 {
+                    block.state(run).pointee.store(QueueSlot.writeBit | QueueSlot.readBit, ordering: .relaxed)
+                }
+                // Acquire-release, as in `destroy(_:from:)`: hand the job over, or find the
+                // slot read meanwhile and go on.
+                if state.pointee.bitwiseOr(QueueSlot.destroyBit, ordering: .acquiringAndReleasing).oldValue
+                    & QueueSlot.readBit == 0
+                {
+                    return
+                }
+                destroy(block, from: index + 1)
+                return
+            }
+        }
+        recycle(block)
+    }
+
     /// Whether the queue looks empty: a racy hint for spin loops, never for decisions.
     @inlinable
     var looksEmpty: Bool {
@@ -333,7 +498,9 @@ final class BlockQueue<Element>: @unchecked Sendable {
         return Block.allocate()
     }
 
-    /// Resets a block nobody uses any more and keeps it as the spare, or frees it.
+    /// Resets a block nobody uses any more and keeps it as the spare, or frees it. The
+    /// reset is the freeing consumer's, not the next producer's: done before the producer's
+    /// claim of a block's last slot, it would widen the window other producers wait in.
     @usableFromInline
     func recycle(_ block: Block) {
         block.reset()

@@ -190,6 +190,48 @@ struct BoundedChannelStateMachine<Element, Receiver: ChannelWaiterToken, Sender:
         return .element(element, resumeSender: nil)
     }
 
+    @usableFromInline
+    enum ReceiveManyAction {
+        /// This many elements (at least one) were appended; these senders, in the order they
+        /// waited, had their elements take the freed slots (or handed them over, at capacity
+        /// 0) and must be resumed (successfully).
+        case taken(Int, resumeSenders: [Sender])
+        /// Closed and drained.
+        case closed
+        /// Nothing yet.
+        case empty
+    }
+
+    /// A receive of up to `maxCount` (at least 1) elements that does not wait: the same as
+    /// that many ``receive()`` calls in a row, stopping at the first that finds nothing. The
+    /// queued elements come first, then (at capacity 0, or when more than `capacity` are
+    /// asked for) waiting senders' elements straight from them; then waiting senders fill
+    /// the freed slots, so `k` taken elements free `k` slots and resume up to `k` senders.
+    @inlinable
+    mutating func receive(upTo maxCount: Int, into buffer: inout [Element]) -> ReceiveManyAction {
+        var senders: [Sender] = []
+        var taken = 0
+        while taken < maxCount {
+            if let element = elements.popFirst() {
+                buffer.append(element)
+            } else if let sender = popLiveSender() {
+                buffer.append(sender.element)
+                senders.append(sender.token)
+            } else {
+                break
+            }
+            taken += 1
+        }
+        if taken == 0 { return isClosed ? .closed : .empty }
+        // A waiting sender means the buffer was full; its element goes to the back, after
+        // everything that was queued before it.
+        while elements.count < capacity, let sender = popLiveSender() {
+            elements.append(sender.element)
+            senders.append(sender.token)
+        }
+        return .taken(taken, resumeSenders: senders)
+    }
+
     /// The longest-waiting receiver whose operation may be completed now (claimed, for a
     /// select's entry); entries of ended selects before it are dropped.
     @inlinable

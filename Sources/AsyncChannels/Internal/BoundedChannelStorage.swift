@@ -158,6 +158,24 @@ final class BoundedChannelStorage<Element: Sendable>: Sendable {
         }
     }
 
+    /// Takes up to `maxCount` (at least 1) queued elements under one lock and appends them
+    /// to `buffer`, oldest first; each freed slot takes a waiting sender's element, and those
+    /// senders are resumed in the order they waited, after the lock is released (see
+    /// ``BoundedChannelStateMachine/receive(upTo:into:)``). How many; 0 when empty and open.
+    /// - Throws: `.closed` once closed and drained.
+    @inlinable
+    func receiveAvailable(upTo maxCount: Int, into buffer: inout [Element]) throws(ChannelError) -> Int {
+        switch state.withLock({ $0.receive(upTo: maxCount, into: &buffer) }) {
+        case .taken(let count, let senders):
+            for sender in senders { sender.resume(.success(())) }
+            return count
+        case .closed:
+            throw .closed
+        case .empty:
+            return 0
+        }
+    }
+
     /// The waiting half of `receive()`: registers under the lock (which looks at the
     /// buffer once more) and suspends until a send, a close or a cancellation.
     ///

@@ -1,3 +1,5 @@
+public import LoopUtilities
+
 /// A channel storage that a task can receive from: ``BoundedChannelStorage`` and
 /// ``UnboundedChannelStorage``.
 @usableFromInline
@@ -10,6 +12,16 @@ protocol ReceivingStorage<Element>: Sendable {
     /// open; throws ``ChannelError/closed`` once closed and drained, or `CancellationError`
     /// when the task is cancelled while it waits (then nothing changed: no element taken).
     nonisolated(nonsending) func receiveWaiting() async throws -> Element
+    /// Takes up to `maxCount` (at least 1) queued elements without waiting and appends them
+    /// to `buffer`: how many, 0 when the channel is empty and open; throws `.closed` once
+    /// closed and drained.
+    func receiveAvailable(upTo maxCount: Int, into buffer: inout [Element]) throws(ChannelError) -> Int
+    /// The channel's `receiveSync()`: its spin, then its park.
+    func receiveSync() throws(ChannelError) -> Element
+    /// The channel's `receiveSync(timeout:)`.
+    func receiveSync(within limit: WaitLimit) throws(ChannelError) -> Element
+    /// The channel's `receive(timeout:)`.
+    nonisolated(nonsending) func receive(within limit: WaitLimit) async throws -> Element
 }
 
 extension BoundedChannelStorage: ReceivingStorage {}

@@ -169,6 +169,19 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
         return nil
     }
 
+    /// Takes up to `maxCount` (at least 1) queued elements without waiting or locking and
+    /// appends them to `buffer`, oldest first: one head claim per block (see
+    /// ``BlockQueue/pop(upTo:into:)``). How many; 0 when empty and open.
+    /// - Throws: `.closed` once closed and drained.
+    @inlinable
+    func receiveAvailable(upTo maxCount: Int, into buffer: inout [Element]) throws(ChannelError) -> Int {
+        switch queue.pop(upTo: maxCount, into: &buffer) {
+        case .taken(let count): return count
+        case .empty: return 0
+        case .closed: throw .closed
+        }
+    }
+
     /// Pops, spinning while the queue is empty and open, as `spin` allows. Nil: still empty.
     ///
     /// A task's receive spins briefly (the default); a blocking receive passes the calling

@@ -19,6 +19,7 @@ extension Scenario {
             implementations: [
                 .asyncChannelPost(producers: 1, environment),
                 .asyncChannelPost(producers: 1, environment, onGlobalExecutor: true),
+                .asyncChannelBatchPost(producers: 1, environment),
                 .batchDrainLockPost(environment, consumer: .loop),
                 .batchDrainLockPost(environment, consumer: .nioActor),
                 .batchDrainLockPost(environment, consumer: .global),
@@ -40,6 +41,7 @@ extension Scenario {
             reference: "NIO.execute",
             implementations: [
                 .asyncChannelPost(producers: 4, environment),
+                .asyncChannelBatchPost(producers: 4, environment),
                 .asyncStreamPost(producers: 4, environment),
                 .nioExecutePost(producers: 4, environment),
             ]
@@ -85,6 +87,43 @@ extension Implementation {
             try BenchError.checkSum(sum.value, count: total)
         }
     }
+
+    /// `AsyncChannel (batch)` (ours): as `AsyncChannel`, but the consumer task on our loop
+    /// takes up to `batchLimit` elements per call with `receive(upTo:into:)`, into one reused
+    /// array.
+    static func asyncChannelBatchPost(producers: Int, _ environment: BenchEnvironment) -> Implementation {
+        Implementation(
+            "AsyncChannel (batch)",
+            note: "AsyncChannel (batch): the consumer calls receive(upTo: \(batchLimit), into:) on one reused array",
+            syscalls: .dispatcherCounters
+        ) { context in
+            let total = context.operations
+            let channel = AsyncChannels.AsyncChannel<Int>()
+            let done = Completion()
+            let sum = Confined(0)
+            try context.measure {
+                Task(executorPreference: environment.dispatcher) {
+                    var received = 0
+                    var batch: [Int] = []
+                    batch.reserveCapacity(Self.batchLimit)
+                    while received < total {
+                        batch.removeAll(keepingCapacity: true)
+                        guard let count = try? await channel.receive(upTo: Self.batchLimit, into: &batch) else { break }
+                        for value in batch { sum.value &+= value }
+                        received += count
+                    }
+                    done.finish()
+                }
+                let threads = producerThreads(producers, total: total) { value in try? channel.send(value) }
+                try done.wait()
+                for thread in threads { thread.join() }
+            }
+            try BenchError.checkSum(sum.value, count: total)
+        }
+    }
+
+    /// The most elements `AsyncChannel (batch)` takes per receive.
+    static var batchLimit: Int { 256 }
 
     /// Where the `BatchDrainLock` peer's consumer runs.
     enum BatchConsumer {
