@@ -38,8 +38,9 @@ public final class HatchReceiver<Value: Sendable>: Sendable {
     /// executor (`nonisolated(nonsending)`); the sender resumes it with the value directly,
     /// from any thread (a task on a `Dispatcher` wakes through the dispatcher's inbox).
     /// Cost with a value present: 1 load, 1 RMW + 1 store. Waiting on an empty hatch:
-    /// 1 load, then 2 lock round trips (one to register, one by the sender to hand over),
-    /// no allocation.
+    /// a spin of about a microsecond for a value (not on a loop that has other ready work),
+    /// then 2 lock round trips (one to register, one by the sender to hand over), no
+    /// allocation.
     ///
     /// - Returns: the value. A value sent before the sender closed still arrives.
     /// - Throws: ``HatchClosedError/closed`` when this receiver is closed or stale, or the
@@ -52,7 +53,7 @@ public final class HatchReceiver<Value: Sendable>: Sendable {
             let closes = closesFlag.load(ordering: .relaxed)
             // An empty, open hatch goes straight to the registration, which re-checks under
             // the lock: one lock round trip per wait instead of two.
-            if !storage.looksEmpty(epoch: epoch),
+            if !storage.looksEmpty(epoch: epoch) || storage.spinWhileEmpty(epoch: epoch),
                 let value = try storage.tryReceive(epoch: epoch, closes: closes)
             {
                 return value

@@ -119,6 +119,19 @@ final class HatchStorage<Value: Sendable>: @unchecked Sendable {
         HatchState(bits: state.load(ordering: .relaxed)).mustWaitToReceive(epoch: epoch)
     }
 
+    /// A task's receive on an empty hatch: spins about a microsecond (none on a loop thread
+    /// with other ready work, which may be what sends) while the hatch stays empty. Whether
+    /// it stopped looking non-empty, a hint as ``looksEmpty(epoch:)`` is.
+    @usableFromInline
+    func spinWhileEmpty(epoch: UInt64) -> Bool {
+        if Dispatcher.currentLoopHasReadyWork { return false }
+        var backoff = Backoff()
+        while backoff.pauseIfNotSpent() {
+            if !looksEmpty(epoch: epoch) { return true }
+        }
+        return false
+    }
+
     /// A snapshot of the state for `isClosed`.
     @inlinable
     func snapshot() -> HatchState {
