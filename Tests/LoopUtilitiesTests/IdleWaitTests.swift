@@ -16,6 +16,17 @@ struct IdleWaitTests {
         #expect(!(history.shouldSpin() as Bool))
     }
 
+    /// A spinner descheduled past its window that sees the event when it runs again did not
+    /// see it in time: such late hits count as misses, and cool the history as misses do.
+    @Test func aHitSeenOnlyAfterTheWindowCountsAsAMiss() {
+        var history = IdleHistory()
+        for _ in 0..<4 { history.record(hit: true, waited: 3_000_000, window: 50_000) }
+        #expect(!history.isWarm)
+        var inTime = IdleHistory()
+        for _ in 0..<4 { inTime.record(hit: true, waited: 50_000, window: 50_000) }
+        #expect(inTime.isWarm)
+    }
+
     @Test func hitsKeepAHistoryWarmWhileAThirdOfSpinsEndInTime() {
         var history = IdleHistory()
         for _ in 0..<100 {
