@@ -212,9 +212,13 @@ extension AsyncChannel {
     ///
     /// Like tokio's `recv_many`: a consumer that falls behind its producers takes what has queued
     /// up in one call (one claim on the queue's head per block of slots, instead of one per
-    /// element), and one that keeps up gets what a single ``receive()`` gets. It never waits for
-    /// more than one element: when the channel is empty it waits exactly as ``receive()`` does,
-    /// then appends whatever else is queued by then. Elements already in `buffer` are kept; reuse
+    /// element). One that has caught up lingers for a moment: with fewer than 16 elements (or
+    /// `maxCount`) queued, it spins about 1.5 µs before it takes what is there, so that it
+    /// takes a batch rather than each element the moment it lands (which would pull the
+    /// producers' cache lines away from them on every send), and on a channel that stays empty
+    /// it then waits as ``receive()`` does and appends whatever else is queued by then. It never
+    /// waits for more than one element, and a loop with other ready work is never held by the
+    /// spin. Elements already in `buffer` are kept; reuse
     /// one buffer (`removeAll(keepingCapacity: true)`) to receive without allocating. Callable from
     /// any task; runs on the caller's executor and never hops.
     /// - Parameters:
@@ -260,9 +264,11 @@ extension AsyncChannel {
     /// Removes up to `maxCount` of the oldest elements and appends them to `buffer`, oldest first,
     /// blocking the calling thread while the channel is empty; returns how many.
     ///
-    /// The plain-thread form of ``receive(upTo:into:)``: what is queued is taken at once; on an
-    /// empty channel it waits as ``receiveSync()`` does (a brief spin, then the thread parks) for
-    /// one element, then appends whatever else is queued by then. Must not wait on a thread that
+    /// The plain-thread form of ``receive(upTo:into:)``: 16 or more queued elements (or
+    /// `maxCount`) are taken at once, fewer after the same moment's linger; on an empty channel
+    /// it waits as ``receiveSync()`` does (a spin as the thread's idle policy allows, looking at
+    /// the channel about every 1.5 µs, then the thread parks) for one element, then appends
+    /// whatever else is queued by then. Must not wait on a thread that
     /// runs a loop now: there an empty channel throws ``ChannelError/wouldBlockLoop`` at once
     /// (queued elements are returned there as anywhere). A blocked thread cannot be cancelled;
     /// ``close()`` wakes it.

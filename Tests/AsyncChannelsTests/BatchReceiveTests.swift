@@ -274,6 +274,31 @@ import Testing
         #expect(outcomes.all == ["1:[7]", "\(ChannelError.closed)"])
     }
 
+    /// A batch receive that finds fewer elements than it would like lingers for a moment
+    /// (see `UnboundedChannelStorage.batchWorthWaitingFor`), then takes what is there: it does
+    /// not hold a short batch back for the whole of its thread's idle window, here 30 s.
+    @Test func aShortBatchIsTakenAfterAMomentNotAfterTheIdleWindow() async throws {
+        let channel = AsyncChannel<Int>()
+        let receiving = Atomic<Bool>(false)
+        let taken = Collector<Int>()
+        let start = monotonicNanoseconds()
+        let thread = PlainThread {
+            IdlePolicy.currentThread = .spin(for: .seconds(30))
+            var buffer: [Int] = []
+            receiving.store(true, ordering: .releasing)
+            while buffer.count < 3 {
+                guard (try? channel.receiveSync(upTo: 100, into: &buffer)) != nil else { break }
+            }
+            taken.append(contentsOf: buffer)
+        }
+        await waitUntil("the thread to start receiving") { receiving.load(ordering: .acquiring) }
+        for value in 1...3 { try channel.send(value) }
+        await thread.join()
+        #expect(taken.all == [1, 2, 3])
+        // Not a speed bound: a receive that waited out its 30 s window would take 30 s.
+        #expect(monotonicNanoseconds() - start < 15_000_000_000)
+    }
+
     // MARK: Bad input, loops, timeouts
 
     @Test func maxCountBelowOneThrowsAndTakesNothing() async throws {

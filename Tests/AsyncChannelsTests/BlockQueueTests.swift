@@ -41,6 +41,22 @@ import Testing
         }
     }
 
+    /// The batch receive's hint: a queue of n elements looks shorter than n + 1 and not
+    /// shorter than n, except that a queue spanning a block boundary may look one longer.
+    @Test func looksShorterCountsQueuedElements() {
+        let queue = BlockQueue<Int>()
+        #expect(queue.looksShorter(than: 1))
+        #expect(!queue.looksShorter(than: 0))
+        for value in 0..<(3 * Self.slots) {
+            #expect(queue.push(value) == nil)
+            let queued = value + 1
+            #expect(queue.looksShorter(than: queued + 1 + queued / Self.slots))
+            #expect(!queue.looksShorter(than: queued))
+        }
+        while case .element = queue.pop() {}
+        #expect(queue.looksShorter(than: 1))
+    }
+
     @Test func closeRejectsPushesAndKeepsQueuedElements() {
         let queue = BlockQueue<Int>()
         for value in 0..<(Self.slots + 3) { #expect(queue.push(value) == nil) }

@@ -385,6 +385,17 @@ final class BlockQueue<Element>: @unchecked Sendable {
         (headIndex.load(ordering: .relaxed) >> Self.shift) == (tailIndex.load(ordering: .relaxed) >> Self.shift)
     }
 
+    /// Whether the queue looks shorter than `count` elements: a racy hint for spin loops,
+    /// never for decisions. A block's last position is not a slot, so a queue that spans
+    /// blocks may look one element longer per block boundary.
+    @inlinable
+    func looksShorter(than count: Int) -> Bool {
+        // Relaxed: only a hint; `pop` re-checks with the proper orderings.
+        let head = headIndex.load(ordering: .relaxed) >> Self.shift
+        let tail = tailIndex.load(ordering: .relaxed) >> Self.shift
+        return tail &- head < count
+    }
+
     /// Moves the element out of a claimed slot, then does this reader's share of freeing.
     @inlinable
     func read(_ block: Block, _ offset: Int) -> Element {

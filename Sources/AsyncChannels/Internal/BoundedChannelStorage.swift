@@ -176,6 +176,16 @@ final class BoundedChannelStorage<Element: Sendable>: Sendable {
         }
     }
 
+    /// The batch receives' look before they wait: ``receiveAvailable(upTo:into:)``. No spin,
+    /// as ``receiveWithoutWaiting()`` has none: a receive that finds the buffer empty waits
+    /// under the lock, where a sender hands it an element directly.
+    @inlinable
+    func receiveAvailable(
+        upTo maxCount: Int, into buffer: inout [Element], spinning spin: IdleWait
+    ) throws(ChannelError) -> Int {
+        try receiveAvailable(upTo: maxCount, into: &buffer)
+    }
+
     /// The waiting half of `receive()`: registers under the lock (which looks at the
     /// buffer once more) and suspends until a send, a close or a cancellation.
     ///

@@ -16,6 +16,14 @@ protocol ReceivingStorage<Element>: Sendable {
     /// to `buffer`: how many, 0 when the channel is empty and open; throws `.closed` once
     /// closed and drained.
     func receiveAvailable(upTo maxCount: Int, into buffer: inout [Element]) throws(ChannelError) -> Int
+    /// The batch receives' look before they wait: ``receiveAvailable(upTo:into:)``, and when
+    /// nothing is queued, the channel's spin as `spin` allows (none for the bounded channel,
+    /// whose single receive does not spin either). 0: nothing came.
+    func receiveAvailable(
+        upTo maxCount: Int, into buffer: inout [Element], spinning spin: IdleWait
+    ) throws(ChannelError) -> Int
+    /// The blocking half of `receiveSync()`, after its look (and spin) found nothing.
+    func receiveSyncSlow() throws(ChannelError) -> Element
     /// The channel's `receiveSync()`: its spin, then its park.
     func receiveSync() throws(ChannelError) -> Element
     /// The channel's `receiveSync(timeout:)`.

@@ -1,9 +1,12 @@
+public import EventLoop
 public import LoopUtilities
 
 // The batch receives of both channels, built on each storage's own single receives: a batch
 // takes what is queued with one claim (unbounded) or one lock (bounded); when nothing is
-// queued it waits exactly as the single receive does (the same spin, park, suspension,
-// timeout and cancellation), then takes whatever else has arrived without waiting. No
+// queued it waits as the single receive does (the same spin budget, park, suspension,
+// timeout and cancellation), then takes whatever else has arrived without waiting. The
+// unbounded channel's spin looks at the queue at doubling intervals rather than after each
+// pause, so that a consumer that has caught up finds a batch, not one element. No
 // element is ever kept anywhere but the caller's buffer, so a cancelled or abandoned caller
 // loses nothing.
 
@@ -29,10 +32,12 @@ extension ReceivingStorage {
     @inline(__always)
     nonisolated(nonsending) func receive(upTo maxCount: Int, into buffer: inout [Element]) async throws -> Int {
         try Self.checkMaxCount(maxCount)
-        let taken = try receiveAvailable(upTo: maxCount, into: &buffer)
+        // The single receive's spin: none on a loop with other ready work.
+        let spin: IdleWait = Dispatcher.currentLoopHasReadyWork ? .none : .brief
+        let taken = try receiveAvailable(upTo: maxCount, into: &buffer, spinning: spin)
         if taken > 0 { return taken }
-        // Cancellation: `receive()` either returns an element or throws having taken none.
-        buffer.append(try await receive())
+        // Cancellation: `receiveWaiting()` either returns an element or throws having taken none.
+        buffer.append(try await receiveWaiting())
         return 1 + receiveRest(upTo: maxCount - 1, into: &buffer)
     }
 
@@ -53,9 +58,9 @@ extension ReceivingStorage {
     @inlinable
     func receiveSync(upTo maxCount: Int, into buffer: inout [Element]) throws(ChannelError) -> Int {
         try Self.checkMaxCount(maxCount)
-        let taken = try receiveAvailable(upTo: maxCount, into: &buffer)
+        let taken = try receiveAvailable(upTo: maxCount, into: &buffer, spinning: .forBlockingWait())
         if taken > 0 { return taken }
-        buffer.append(try receiveSync())
+        buffer.append(try receiveSyncSlow())
         return 1 + receiveRest(upTo: maxCount - 1, into: &buffer)
     }
 

@@ -182,6 +182,43 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
         }
     }
 
+    /// The queue length a batch receive waits a moment for (see
+    /// ``receiveAvailable(upTo:into:spinning:)``).
+    @inlinable
+    static var batchWorthWaitingFor: Int { 16 }
+
+    /// The batch receives' look before they wait: takes what is queued, as
+    /// ``receiveAvailable(upTo:into:)``, once at least ``batchWorthWaitingFor`` elements (or
+    /// `maxCount`) are queued; with fewer, it first spins as `spin` allows, looking at the
+    /// queue once every `Backoff.limit` pauses (about 1.5 µs), and takes what is there after
+    /// the first such interval, or as soon as anything is after that. 0: still empty when the
+    /// spin ended.
+    ///
+    /// Why it lingers: a look reads the producers' tail index, and a take reads the slots
+    /// they are writing. A consumer that has caught up with a producer and takes each element
+    /// as it lands pulls those cache lines away from the producer on every send, which then
+    /// pays a cross-core transfer per element; one that waits a moment takes whole lines the
+    /// producer is done with.
+    @inlinable
+    func receiveAvailable(
+        upTo maxCount: Int, into buffer: inout [Element], spinning spin: IdleWait
+    ) throws(ChannelError) -> Int {
+        var spin = spin
+        var enough = min(maxCount, Self.batchWorthWaitingFor)
+        var spun = false
+        while queue.looksShorter(than: enough) && !queue.isClosed {
+            for _ in 0..<Backoff.limit {
+                // Out of budget: take what is there (the miss is recorded).
+                guard spin.pause() else { return try receiveAvailable(upTo: maxCount, into: &buffer) }
+            }
+            spun = true
+            // Lingered once: any element will do now.
+            enough = 1
+        }
+        if spun { spin.ended() }
+        return try receiveAvailable(upTo: maxCount, into: &buffer)
+    }
+
     /// Pops, spinning while the queue is empty and open, as `spin` allows. Nil: still empty.
     ///
     /// A task's receive spins briefly (the default); a blocking receive passes the calling
