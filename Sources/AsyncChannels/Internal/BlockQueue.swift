@@ -9,9 +9,13 @@ public import Synchronization
 /// positions: `blockCapacity` slots and one last position that is never a slot: a producer
 /// that claims the last slot installs the next block and moves the tail past that position,
 /// and a consumer that claims the last slot moves the head to the next block; others that
-/// see the index on it wait a moment. A slot's state word says whether its element is
-/// written (`writeBit`) and read (`readBit`); the reader of a block's last slot starts
-/// freeing the block, and `destroyBit` hands that job to readers still busy in it.
+/// see the index on it wait a moment. A slot has two words, on different cache lines: its
+/// write word, set by its producer alone once the element is written, and its read word,
+/// which says that the element was read (`readBit`); the reader of a block's last slot
+/// starts freeing the block, and `destroyBit` (in a read word) hands that job to readers
+/// still busy in it. Write words are written only by producers and read words only by
+/// consumers, so a consumer at its producer's heels never writes the line its producer
+/// writes next, and a send publishes its element with a plain store, not a locked one.
 ///
 /// Index words hold `position << shift`, with one flag bit (`markBit`): in the tail it
 /// means closed (no position can be claimed any more: a linearizable close); in the head it
@@ -23,7 +27,7 @@ public import Synchronization
 /// allocates nothing. Elements are moved out of their slot when received.
 ///
 /// `@unchecked Sendable`: every field is an atomic; the slots' element memory is handed
-/// between threads by the slot state word (release on write, acquire on read).
+/// between threads by the slot's write word (release on write, acquire on read).
 @usableFromInline
 final class BlockQueue<Element>: @unchecked Sendable {
     /// The next position a consumer claims, `<< shift`, with `markBit` when the head block
@@ -125,7 +129,7 @@ final class BlockQueue<Element>: @unchecked Sendable {
                     tailBlock.store(next.raw, ordering: .releasing)
                     tailIndex.add(1 << Self.shift, ordering: .releasing)
                     // Release: the consumer that moves the head here reads the block's zeroed
-                    // state words after an acquire load of this pointer.
+                    // slot words after an acquire load of this pointer.
                     block.next.pointee.store(next.raw, ordering: .releasing)
                 } else if let unused = nextBlock {
                     recycle(unused)
@@ -133,8 +137,9 @@ final class BlockQueue<Element>: @unchecked Sendable {
                 // Sound: this thread claimed position `offset` of `block`, and the block is not
                 // freed before that slot is read, which waits for the write bit set below.
                 block.element(offset).initialize(to: element)
-                // Release: publishes the element to the reader, who acquires this bit.
-                block.state(offset).pointee.bitwiseOr(QueueSlot.writeBit, ordering: .releasing)
+                // Release: publishes the element to the reader, who acquires this word. A plain
+                // store: nobody else writes a slot's write word (see `QueueBlock.written`).
+                block.written(offset).pointee.store(QueueSlot.writeBit, ordering: .releasing)
                 return nil
             }
             tail = current
@@ -334,14 +339,13 @@ final class BlockQueue<Element>: @unchecked Sendable {
         }
         // The run ends with the block's last slot, so this thread frees the block, once the
         // slots before the run are read. Until it hands that job on, nobody else writes or
-        // reads the run's state words (the producers are done: their write bits are set; only
-        // a destroyer looks at read bits or sets `destroyBit`), so the run is not marked read
-        // slot by slot.
+        // reads the run's read words (only a destroyer looks at read bits or sets
+        // `destroyBit`), so the run is not marked read slot by slot.
         for index in offset..<end {
-            let state = block.state(index)
+            let written = block.written(index)
             var backoff = Backoff()
-            // Acquire: pairs with the producer's release of the write bit.
-            while state.pointee.load(ordering: .acquiring) & QueueSlot.writeBit == 0 { backoff.snooze() }
+            // Acquire: pairs with the producer's release of the write word.
+            while written.pointee.load(ordering: .acquiring) == 0 { backoff.snooze() }
             // Sound: this thread claimed the slot and the write bit says it is initialised.
             buffer.append(block.element(index).move())
         }
@@ -356,13 +360,13 @@ final class BlockQueue<Element>: @unchecked Sendable {
     @usableFromInline
     func destroy(_ block: Block, afterRunFrom start: Int) {
         for index in 0..<start {
-            let state = block.state(index)
+            let state = block.read(index)
             // Acquire: a set read bit means the reader's move is visible to us.
             if state.pointee.load(ordering: .acquiring) & QueueSlot.readBit == 0 {
                 // Plain stores: nobody else writes these words (see `read(_:_:count:into:)`);
                 // the read-modify-write below releases them to the reader that continues.
                 for run in start..<Block.capacity - 1 {
-                    block.state(run).pointee.store(QueueSlot.writeBit | QueueSlot.readBit, ordering: .relaxed)
+                    block.read(run).pointee.store(QueueSlot.readBit, ordering: .relaxed)
                 }
                 // Acquire-release, as in `destroy(_:from:)`: hand the job over, or find the
                 // slot read meanwhile and go on.
@@ -399,15 +403,15 @@ final class BlockQueue<Element>: @unchecked Sendable {
     /// Moves the element out of a claimed slot, then does this reader's share of freeing.
     @inlinable
     func read(_ block: Block, _ offset: Int) -> Element {
-        let state = block.state(offset)
+        let written = block.written(offset)
         var backoff = Backoff()
-        // Acquire: pairs with the producer's release of the write bit (the element is there).
-        while state.pointee.load(ordering: .acquiring) & QueueSlot.writeBit == 0 { backoff.snooze() }
-        // Sound: this thread claimed the slot and the write bit says it is initialised.
+        // Acquire: pairs with the producer's release of the write word (the element is there).
+        while written.pointee.load(ordering: .acquiring) == 0 { backoff.snooze() }
+        // Sound: this thread claimed the slot and the write word says it is initialised.
         let element = block.element(offset).move()
         if offset + 1 == Block.capacity {
             destroy(block, from: 0)
-        } else if state.pointee.bitwiseOr(QueueSlot.readBit, ordering: .acquiringAndReleasing).oldValue
+        } else if block.read(offset).pointee.bitwiseOr(QueueSlot.readBit, ordering: .acquiringAndReleasing).oldValue
             & QueueSlot.destroyBit != 0
         {
             // Acquire-release: release our move out of the slot to whoever frees the block;
@@ -424,7 +428,7 @@ final class BlockQueue<Element>: @unchecked Sendable {
         // The last slot's reader started this, so it needs no bit.
         var index = start
         while index < Block.capacity - 1 {
-            let state = block.state(index)
+            let state = block.read(index)
             // Acquire: a set read bit means the reader's move is visible to us.
             if state.pointee.load(ordering: .acquiring) & QueueSlot.readBit == 0
                 && state.pointee.bitwiseOr(QueueSlot.destroyBit, ordering: .acquiringAndReleasing).oldValue
@@ -504,7 +508,7 @@ final class BlockQueue<Element>: @unchecked Sendable {
     /// A zeroed block: the spare or a new one.
     @inlinable
     func takeBlock() -> Block {
-        // Acquire: pairs with the release in `recycle`, so the reset state words are seen.
+        // Acquire: pairs with the release in `recycle`, so the reset slot words are seen.
         if let raw = spare.exchange(nil, ordering: .acquiring) { return Block(raw) }
         return Block.allocate()
     }
@@ -522,18 +526,19 @@ final class BlockQueue<Element>: @unchecked Sendable {
     }
 }
 
-/// The bits of a slot's state word.
+/// The values of a slot's two words.
 @usableFromInline
 enum QueueSlot {
-    /// The element is written.
+    /// The write word's value once the element is written (0 before).
     @inlinable static var writeBit: Int { 1 }
-    /// The element has been moved out.
+    /// In the read word: the element has been moved out.
     @inlinable static var readBit: Int { 2 }
-    /// The block's destroyer found the slot busy; its reader frees the block.
+    /// In the read word: the block's destroyer found the slot busy; its reader frees the block.
     @inlinable static var destroyBit: Int { 4 }
 }
 
-/// One block of ``BlockQueue``, in one allocation: the `next` pointer, `capacity` state
+/// One block of ``BlockQueue``, in one allocation aligned to a cache line: the `next`
+/// pointer and `capacity` write words, then, from the next cache line on, `capacity` read
 /// words, then `capacity` element slots (uninitialised unless written and unread).
 @usableFromInline
 struct QueueBlock<Element> {
@@ -545,15 +550,24 @@ struct QueueBlock<Element> {
     /// Slots per block.
     @inlinable static var capacity: Int { 32 }
 
-    @inlinable static var statesOffset: Int { MemoryLayout<Atomic<UnsafeMutableRawPointer?>>.stride }
+    /// A cache line's size on the machines the package targets (x86-64 and Arm64 servers).
+    @inlinable static var lineSize: Int { 64 }
+
+    @inlinable static var writtenOffset: Int { MemoryLayout<Atomic<UnsafeMutableRawPointer?>>.stride }
+
+    /// The read words start on a line of their own, apart from the producers' write words.
+    @inlinable static var readOffset: Int {
+        let end = writtenOffset + capacity * MemoryLayout<Atomic<Int>>.stride
+        return (end + lineSize - 1) / lineSize * lineSize
+    }
 
     @inlinable static var elementsOffset: Int {
-        let end = statesOffset + capacity * MemoryLayout<Atomic<Int>>.stride
+        let end = readOffset + capacity * MemoryLayout<Atomic<Int>>.stride
         let alignment = MemoryLayout<Element>.alignment
         return (end + alignment - 1) / alignment * alignment
     }
 
-    @inlinable static var alignment: Int { max(MemoryLayout<Int>.alignment, MemoryLayout<Element>.alignment) }
+    @inlinable static var alignment: Int { max(lineSize, MemoryLayout<Element>.alignment) }
 
     @usableFromInline
     static func allocate() -> QueueBlock {
@@ -563,8 +577,10 @@ struct QueueBlock<Element> {
         )
         // Sound: each region is bound once, to one type, and initialised before any use.
         raw.bindMemory(to: Atomic<UnsafeMutableRawPointer?>.self, capacity: 1).initialize(to: Atomic(nil))
-        let states = (raw + statesOffset).bindMemory(to: Atomic<Int>.self, capacity: capacity)
-        for index in 0..<capacity { (states + index).initialize(to: Atomic(0)) }
+        let written = (raw + writtenOffset).bindMemory(to: Atomic<Int>.self, capacity: capacity)
+        for index in 0..<capacity { (written + index).initialize(to: Atomic(0)) }
+        let read = (raw + readOffset).bindMemory(to: Atomic<Int>.self, capacity: capacity)
+        for index in 0..<capacity { (read + index).initialize(to: Atomic(0)) }
         (raw + elementsOffset).bindMemory(to: Element.self, capacity: capacity)
         return QueueBlock(raw)
     }
@@ -576,16 +592,25 @@ struct QueueBlock<Element> {
         raw.assumingMemoryBound(to: Atomic<UnsafeMutableRawPointer?>.self)
     }
 
+    /// The write word of slot `offset`: 0, then `QueueSlot.writeBit` once its producer has
+    /// written the element. Written by that producer alone (and by `reset`).
     @inlinable
-    func state(_ offset: Int) -> UnsafeMutablePointer<Atomic<Int>> {
+    func written(_ offset: Int) -> UnsafeMutablePointer<Atomic<Int>> {
         // Sound: offset < capacity; bound and initialised in `allocate`.
-        (raw + Self.statesOffset).assumingMemoryBound(to: Atomic<Int>.self) + offset
+        (raw + Self.writtenOffset).assumingMemoryBound(to: Atomic<Int>.self) + offset
+    }
+
+    /// The read word of slot `offset`: `readBit` and `destroyBit`, written by consumers only.
+    @inlinable
+    func read(_ offset: Int) -> UnsafeMutablePointer<Atomic<Int>> {
+        // Sound: offset < capacity; bound and initialised in `allocate`.
+        (raw + Self.readOffset).assumingMemoryBound(to: Atomic<Int>.self) + offset
     }
 
     @inlinable
     func element(_ offset: Int) -> UnsafeMutablePointer<Element> {
         // Sound: offset < capacity; bound in `allocate`; initialised only between a write
-        // and a read, which the state word tracks.
+        // and a read, which the slot's two words track.
         (raw + Self.elementsOffset).assumingMemoryBound(to: Element.self) + offset
     }
 
@@ -594,7 +619,10 @@ struct QueueBlock<Element> {
     func reset() {
         // Relaxed: the block is exclusively ours; `recycle` publishes it with a release.
         next.pointee.store(nil, ordering: .relaxed)
-        for index in 0..<Self.capacity { state(index).pointee.store(0, ordering: .relaxed) }
+        for index in 0..<Self.capacity {
+            written(index).pointee.store(0, ordering: .relaxed)
+            read(index).pointee.store(0, ordering: .relaxed)
+        }
     }
 
     /// Frees the memory. No slot may hold an element.
