@@ -16,9 +16,9 @@ protocol ReceivingStorage<Element>: Sendable {
     /// to `buffer`: how many, 0 when the channel is empty and open; throws `.closed` once
     /// closed and drained.
     func receiveAvailable(upTo maxCount: Int, into buffer: inout [Element]) throws(ChannelError) -> Int
-    /// The batch receives' look before they wait: ``receiveAvailable(upTo:into:)``, and when
-    /// nothing is queued, the channel's spin as `spin` allows (none for the bounded channel,
-    /// whose single receive does not spin either). 0: nothing came.
+    /// The batch receives' look before they wait: ``receiveAvailable(upTo:into:)``, after the
+    /// channel's spin as `spin` allows when too little is queued (none for the bounded
+    /// channel, whose single receive does not spin either). 0: nothing came.
     func receiveAvailable(
         upTo maxCount: Int, into buffer: inout [Element], spinning spin: IdleWait
     ) throws(ChannelError) -> Int

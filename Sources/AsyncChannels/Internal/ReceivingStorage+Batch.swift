@@ -5,8 +5,9 @@ public import LoopUtilities
 // takes what is queued with one claim (unbounded) or one lock (bounded); when nothing is
 // queued it waits as the single receive does (the same spin budget, park, suspension,
 // timeout and cancellation), then takes whatever else has arrived without waiting. The
-// unbounded channel's spin looks at the queue at doubling intervals rather than after each
-// pause, so that a consumer that has caught up finds a batch, not one element. No
+// unbounded channel's spin looks at the queue once per `Backoff.limit` pauses rather than
+// after each, and with fewer than 16 elements queued it lingers one such interval before it
+// takes them, so that a consumer that has caught up finds a batch, not one element. No
 // element is ever kept anywhere but the caller's buffer, so a cancelled or abandoned caller
 // loses nothing.
 
