@@ -68,14 +68,8 @@ extension Implementation {
             let done = Completion()
             let sum = Confined(0)
             try context.measure {
-                Task(executorPreference: environment.dispatcher) {
-                    do {
-                        for _ in 0..<roundTrips { try pongs.send(try await pings.receive()) }
-                        done.finish()
-                    } catch {
-                        done.fail(error)
-                    }
-                }
+                startChannelEcho(
+                    pings: pings, pongs: pongs, roundTrips: roundTrips, done: done, on: environment.dispatcher)
                 Task(executorPreference: environment.dispatcher) {
                     do {
                         for trip in 0..<roundTrips {
@@ -90,6 +84,26 @@ extension Implementation {
                 try done.wait(parts: 2)
             }
             try BenchError.checkSum(sum.value, count: roundTrips)
+        }
+    }
+
+    /// Starts the echo side of an `AsyncChannel` ping-pong: a task on `dispatcher` that sends
+    /// each of `roundTrips` pings back as a pong, then finishes `done` (or fails it with the
+    /// error that stopped it).
+    static func startChannelEcho(
+        pings: AsyncChannels.AsyncChannel<Int>,
+        pongs: AsyncChannels.AsyncChannel<Int>,
+        roundTrips: Int,
+        done: Completion,
+        on dispatcher: Dispatcher
+    ) {
+        Task(executorPreference: dispatcher) {
+            do {
+                for _ in 0..<roundTrips { try pongs.send(try await pings.receive()) }
+                done.finish()
+            } catch {
+                done.fail(error)
+            }
         }
     }
 

@@ -72,14 +72,8 @@ extension Implementation {
             let done = Completion()
             try run.apply(to: environment.dispatcher) {
                 try context.measure {
-                    Task(executorPreference: environment.dispatcher) {
-                        do {
-                            for _ in 0..<roundTrips { try pongs.send(try await pings.receive()) }
-                            done.finish()
-                        } catch {
-                            done.fail(error)
-                        }
-                    }
+                    startChannelEcho(
+                        pings: pings, pongs: pongs, roundTrips: roundTrips, done: done, on: environment.dispatcher)
                     for trip in 0..<roundTrips {
                         try pings.send(trip)
                         try BenchError.check(try pongs.receiveSync() == trip, "round trip \(trip) got a wrong reply")
