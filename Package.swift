@@ -105,8 +105,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "CLoopTestSupport",
+            path: "Tests/CLoopTestSupport"
+        ),
+        .target(
             name: "LoopTestSupport",
-            dependencies: ["LoopUtilities", "EventLoop"],
+            dependencies: ["LoopUtilities", "EventLoop", "CLoopTestSupport"],
             path: "Tests/LoopTestSupport",
             swiftSettings: swiftSettings
         ),

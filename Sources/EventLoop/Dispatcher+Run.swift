@@ -165,7 +165,7 @@ extension Dispatcher {
             end = due
             endsAtTimer = true
         }
-        var spin = IdleWait.until(end)
+        var spin = IdleWait.until(end, from: start)
         var nextPoll = descriptorWaits > 0 ? start &+ Self.idlePollInterval : UInt64.max
         let sawWork = spin.spin {
             // Relaxed: a hint; the loop's next pass loads the flag with acquire before it
@@ -187,8 +187,10 @@ extension Dispatcher {
         let finish = cel_monotonic_ns()
         // One writer (this thread): loads and stores, no read-modify-write.
         idleSpinCount.store(idleSpinCount.load(ordering: .relaxed) &+ 1, ordering: .relaxed)
+        // Up to the spin's end at most: past it the thread was not spinning but away (it gave
+        // the CPU to another thread, or was preempted), and saw its deadline when it ran again.
         idleSpinNanoseconds.store(
-            idleSpinNanoseconds.load(ordering: .relaxed) &+ Int(clamping: finish &- start),
+            idleSpinNanoseconds.load(ordering: .relaxed) &+ Int(clamping: min(finish, end) &- start),
             ordering: .relaxed
         )
         if adaptive && !(endsAtTimer && !sawWork) {

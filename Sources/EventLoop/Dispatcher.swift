@@ -249,7 +249,9 @@ public final class Dispatcher: TaskExecutor, @unchecked Sendable {
         public var jobsRun: Int
         /// Idle spins the loop began before it would block (see ``IdlePolicy``).
         public var idleSpins: Int
-        /// The time the loop spent in those spins, in nanoseconds.
+        /// The time the loop spent in those spins, in nanoseconds: each spin counts up to its
+        /// planned end at most, since a loop that ran again only after that end (it gave its
+        /// CPU to another thread, or was preempted) was not spinning meanwhile.
         public var idleSpinNanoseconds: Int
     }
 

@@ -21,6 +21,10 @@ public import LoopUtilities
 /// burns no CPU: a loop with nothing to do spins once (at most one window) and then sleeps
 /// in `epoll_wait` until work comes.
 ///
+/// A spin yields its CPU (`sched_yield`) once every 4 µs, so that a thread it waits for that
+/// the scheduler placed on the same CPU can run at once instead of after the scheduler's
+/// next tick; where nothing else is runnable, the yield returns at once.
+///
 /// Where a policy applies:
 /// - A loop: ``Dispatcher/idlePolicy`` (``LoopThread/init(name:idlePolicy:)``,
 ///   ``LoopGroup/init(loops:name:idlePolicy:)``). An idle loop spins watching its inbox, its

@@ -286,21 +286,13 @@ import Testing
         let thread = PlainThread {
             IdlePolicy.currentThread = .spin(for: .seconds(1))
             var buffer: [Int] = []
-            let before = Self.threadCPUNanoseconds()
+            let before = threadCPUNanoseconds()
             let count = try? channel.receiveSync(upTo: 100, into: &buffer)
-            let used = Self.threadCPUNanoseconds() - before
+            let used = threadCPUNanoseconds() - before
             outcome.append(contentsOf: ["\(count ?? -1):\(buffer)", used < 250_000_000 ? "brief" : "spun \(used) ns"])
         }
         await thread.join()
         #expect(outcome.all == ["3:[1, 2, 3]", "brief"])
-    }
-
-    /// The CPU time the calling thread has used, in nanoseconds.
-    static func threadCPUNanoseconds() -> Int {
-        var time = timespec()
-        let status = clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
-        precondition(status == 0, "clock_gettime failed: \(errno)")
-        return time.tv_sec * 1_000_000_000 + time.tv_nsec
     }
 
     // MARK: Bad input, loops, timeouts

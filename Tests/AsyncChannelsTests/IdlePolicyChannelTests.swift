@@ -49,6 +49,25 @@ struct IdlePolicyChannelTests {
         #expect(duplicated == 0)
     }
 
+    /// Two plain threads on one CPU answering each other through two channels, each
+    /// spinning (for up to 100 ms) in `receiveSync()`: each spin gives the CPU to the other
+    /// thread, so an exchange costs microseconds of CPU, not the scheduler tick after which a
+    /// spinner that held the CPU would be preempted (1 to 4 ms).
+    @Test func spinningReceiversOnOneCPUTakeTurns() async throws {
+        let pings = AsyncChannel<Int>()
+        let pongs = AsyncChannel<Int>()
+        let perExchange = await callerCPUPerExchangeOnOneCPU(
+            trips: 50,
+            policy: .spin(for: .milliseconds(100)),
+            echo: { try? pongs.send(try pings.receiveSync()) },
+            call: {
+                try? pings.send(1)
+                _ = try? pongs.receiveSync()
+            }
+        )
+        #expect(perExchange < 500_000, "\(perExchange) ns of CPU per exchange")
+    }
+
     @Test(.heavyStress, arguments: policies)
     func boundedSendSyncAndReceiveSyncUnderAPolicy(_ policy: IdlePolicy) async throws {
         let channel = try BoundedAsyncChannel<Int>(capacity: 2)

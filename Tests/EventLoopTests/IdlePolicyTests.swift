@@ -16,14 +16,6 @@ private func cpuClock(of dispatcher: Dispatcher) async -> (clock: clockid_t, epo
     }.value
 }
 
-/// The CPU time a thread has used so far, in nanoseconds, from its CPU clock.
-private func cpuNanoseconds(_ clock: clockid_t) -> Int {
-    var time = timespec()
-    let status = clock_gettime(clock, &time)
-    precondition(status == 0, "clock_gettime failed: \(errno)")
-    return time.tv_sec * 1_000_000_000 + time.tv_nsec
-}
-
 /// Waits until the loop has blocked in `epoll_wait` once more than `epollWaits`: its idle
 /// spin, if any, is over.
 private func waitUntilBlocked(_ dispatcher: Dispatcher, after epollWaits: Int) async {
@@ -224,6 +216,66 @@ struct IdlePolicyTests {
         #expect(after.eventfdWrites - before.eventfdWrites <= rounds / 10)
         // It spun (a post that comes before the loop runs out of work needs no spin).
         #expect(after.idleSpins > before.idleSpins)
+    }
+
+    // MARK: Waiters that share a CPU
+
+    /// The bound on the median CPU time per exchange of the tests below: far above what spins
+    /// that give the CPU away cost (microseconds, tens under a sanitizer), and below a
+    /// scheduler tick (1 to 4 ms), what each exchange costs when a spinner holds the CPU until
+    /// it is preempted.
+    static let cpuPerExchangeBound = 500_000
+
+    /// Two plain threads on one CPU, each spinning (for up to 100 ms) while it waits on a
+    /// `ThreadSignal` that the other fires: each spin gives the CPU to the other thread, so
+    /// an exchange costs microseconds rather than a scheduler tick.
+    @Test func spinningThreadsOnOneCPUTakeTurns() async throws {
+        let ping = try ThreadSignal()
+        let pong = try ThreadSignal()
+        let perExchange = await callerCPUPerExchangeOnOneCPU(
+            trips: 50,
+            policy: .spin(for: .milliseconds(100)),
+            echo: {
+                _ = ping.waitSync(timeout: nil)
+                pong.fire()
+            },
+            call: {
+                ping.fire()
+                _ = pong.waitSync(timeout: nil)
+            }
+        )
+        #expect(perExchange < Self.cpuPerExchangeBound, "\(perExchange) ns of CPU per exchange")
+    }
+
+    /// A loop that spins (for up to 100 ms) for its next job, on the CPU of the thread that
+    /// posts it and then spins for the answer: the loop's spin gives the CPU to that thread,
+    /// so the loop's CPU time per exchange (the median) is microseconds, not the scheduler
+    /// tick after which it would otherwise be preempted.
+    @Test func aSpinningLoopGivesItsCPUToAPosterOnIt() async throws {
+        let policy = IdlePolicy.spin(for: .milliseconds(100))
+        let loop = try LoopThread(name: "idle-shared-cpu", idlePolicy: policy)
+        defer { loop.shutdown() }
+        let dispatcher = loop.dispatcher
+        let cpu = currentCPU()
+        await Task(executorPreference: dispatcher) { pinCurrentThread(to: cpu) }.value
+        let clock = await cpuClock(of: dispatcher).clock
+        let answered = try ThreadSignal()
+        let samples = LockedValue<[Int]>([])
+        let poster = PlainThread {
+            pinCurrentThread(to: cpu)
+            IdlePolicy.currentThread = policy
+            var spent: [Int] = []
+            for _ in 0..<50 {
+                let before = cpuNanoseconds(clock)
+                dispatcher.execute { answered.fire() }
+                _ = answered.waitSync(timeout: nil)
+                spent.append(cpuNanoseconds(clock) - before)
+            }
+            samples.withLock { $0 = spent }
+        }
+        await poster.join()
+        let perExchange = median(samples.withLock { $0 })
+        #expect(perExchange < Self.cpuPerExchangeBound, "the loop used \(perExchange) ns of CPU per exchange")
     }
 
     // MARK: Stress
