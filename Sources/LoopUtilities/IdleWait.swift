@@ -189,6 +189,11 @@ package struct IdleHistory: Sendable, Hashable {
 @frozen
 @usableFromInline
 package struct IdleWait {
+    // Five words: small enough to be passed in registers. With a sixth, the compiler passed
+    // the value by reference, and the spin's callee read the caller's fresh stores with wider
+    // loads that could not be forwarded, a stall on every receive (14 % of a consumer's time
+    // in `xthread-post-1p1c`).
+
     /// Pauses left before the next look at the clock (or, with no deadline, before the end).
     @usableFromInline var pausesLeft: Int
     /// The monotonic time the spin ends; 0: it ends when `pausesLeft` runs out.
@@ -197,8 +202,6 @@ package struct IdleWait {
     @usableFromInline var recordsOnThread: Bool
     /// When the spin began (monotonic nanoseconds), for the history; 0 when not recorded.
     @usableFromInline var start: UInt64
-    /// The policy's window (nanoseconds), for the history.
-    @usableFromInline var window: Int64
     /// When the spin next yields its CPU (monotonic nanoseconds); `UInt64.max`: never (a
     /// spin without a deadline, which is too short to need it).
     @usableFromInline var nextYield: UInt64
@@ -215,14 +218,12 @@ package struct IdleWait {
         deadline: UInt64,
         recordsOnThread: Bool = false,
         start: UInt64 = 0,
-        window: Int64 = 0,
         nextYield: UInt64 = .max
     ) {
         self.pausesLeft = pausesLeft
         self.deadline = deadline
         self.recordsOnThread = recordsOnThread
         self.start = start
-        self.window = window
         self.nextYield = nextYield
     }
 
@@ -280,7 +281,6 @@ package struct IdleWait {
             deadline: end,
             recordsOnThread: settings.kind == .adaptive,
             start: now,
-            window: window,
             nextYield: now &+ yieldInterval
         )
     }
@@ -312,31 +312,30 @@ package struct IdleWait {
     @inlinable
     @inline(__always)
     package mutating func pause() -> Bool {
-        if pausesLeft == 0 {
-            guard deadline != 0 else { return spent() }
-            let now = monotonicNanoseconds()
-            guard now < deadline else { return spent() }
-            if now >= nextYield { yieldCPU(now: now) }
-            pausesLeft = Self.pausesPerClockCheck
-        }
+        if pausesLeft == 0 && !lookAtTheClock() { return false }
         pausesLeft &-= 1
         spinLoopHint()
         return true
     }
 
-    /// Ends the spin: records a miss and returns false.
-    @inlinable
-    mutating func spent() -> Bool {
-        deadline = 0
-        record(hit: false)
-        return false
-    }
-
-    /// Gives the CPU to whatever else is runnable on it, and sets the next yield time.
+    /// The rare step of ``pause()``, once its pauses since the last look are spent, kept out
+    /// of line so that the spin loops it is inlined into stay small: ends a spin without a
+    /// deadline or past it (recording a miss) and returns false; otherwise yields the CPU when
+    /// the next yield is due, grants ``pausesPerClockCheck`` more pauses and returns true.
     @usableFromInline
-    mutating func yieldCPU(now: UInt64) {
-        yieldProcessor()
-        nextYield = now &+ Self.yieldInterval
+    mutating func lookAtTheClock() -> Bool {
+        let now = deadline != 0 ? monotonicNanoseconds() : 0
+        guard now < deadline else {
+            deadline = 0
+            record(hit: false)
+            return false
+        }
+        if now >= nextYield {
+            yieldProcessor()
+            nextYield = now &+ Self.yieldInterval
+        }
+        pausesLeft = Self.pausesPerClockCheck
+        return true
     }
 
     /// Records that the awaited event came during the spin (see ``pause()``).
@@ -350,14 +349,17 @@ package struct IdleWait {
     mutating func record(hit: Bool) {
         guard recordsOnThread else { return }
         recordsOnThread = false
-        Self.recordOnThread(hit: hit, start: start, window: window)
+        Self.recordOnThread(hit: hit, start: start)
     }
 
     /// Adds an outcome to the calling thread's history.
     @usableFromInline
-    static func recordOnThread(hit: Bool, start: UInt64, window: Int64) {
+    static func recordOnThread(hit: Bool, start: UInt64) {
         // The calling thread's own slot (see `forPlainThread`).
         let slot = cel_current_idle_state()!
+        // The window of the policy the spin began under: only this thread sets its policy,
+        // and it cannot have done so during its own wait.
+        let window = IdleSettings(rawValue: slot.pointee.policy).windowNanoseconds
         var history = IdleHistory(rawValue: slot.pointee.history)
         let waited = hit ? Int64(clamping: cel_monotonic_ns() &- start) : 0
         history.record(hit: hit, waited: waited, window: window)

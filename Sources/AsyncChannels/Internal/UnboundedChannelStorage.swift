@@ -278,7 +278,9 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
     /// ``popSpinning()``.
     @inlinable
     func receiveWithoutWaiting() throws(ChannelError) -> Element? {
-        try popSpinning()
+        // A ready element first, with no spin to set up.
+        if case .element(let element) = queue.pop() { return element }
+        return try popSpinning()
     }
 
     /// The waiting half of `receive()`: registers, suspends until a send, a close or a
@@ -437,6 +439,8 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
     /// `.wouldBlockLoop` instead of blocking a thread that runs a loop.
     @inlinable
     func receiveSync() throws(ChannelError) -> Element {
+        // A ready element first, before the idle policy's clock read.
+        if case .element(let element) = queue.pop() { return element }
         if let element = try popSpinning(.forBlockingWait()) { return element }
         return try receiveSyncSlow()
     }
