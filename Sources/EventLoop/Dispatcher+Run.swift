@@ -143,8 +143,13 @@ extension Dispatcher {
     ///
     /// Under the adaptive policy the spin lasts as long as the loop's history says (see
     /// `IdleHistory`), at most the window. Descriptors are polled (a zero-timeout
-    /// `epoll_wait`) every `idlePollInterval` of spinning while tasks wait on them. Spins that end at a timer's deadline say nothing
-    /// about how long waits last and are left out of the adaptive history.
+    /// `epoll_wait`) every `idlePollInterval` of spinning while tasks wait on them. Spins that
+    /// end at a timer's deadline say nothing about how long waits last and are left out of
+    /// the adaptive history.
+    ///
+    /// Never inlined: the idle path stays out of the run loop's hot code (inlined, it made
+    /// the same-loop ping-pongs a few percent slower).
+    @inline(never)
     private func spinWhileIdle() -> Bool {
         // Relaxed: see `idlePolicyWord`.
         let word = idlePolicyWord.load(ordering: .relaxed)

@@ -219,12 +219,15 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
         return try receiveAvailable(upTo: maxCount, into: &buffer)
     }
 
-    /// Pops, spinning while the queue is empty and open, as `spin` allows. Nil: still empty.
+    /// After a pop found the queue empty: spins while it stays empty and open, as `spin`
+    /// allows, and pops again at each sign of an element. Nil: still empty.
     ///
     /// A task's receive spins briefly (the default); a blocking receive passes the calling
     /// thread's idle spin (`IdleWait.forBlockingWait`). No spin on a loop thread that has
     /// other ready work: the element may come from one of those jobs (two tasks on one
-    /// loop), and a loop must not stall its other tasks.
+    /// loop), and a loop must not stall its other tasks. Callers pop once before, so that a
+    /// ready element costs no spin to set up, and an empty queue with no spin granted costs
+    /// one pop, not two.
     @inlinable
     func popSpinning(
         _ spin: IdleWait = Dispatcher.currentLoopHasReadyWork ? .none : .brief
@@ -232,13 +235,13 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
         var spin = spin
         // Each check of the spin is a relaxed load of two indices and a CPU pause.
         while true {
+            // Wait for a sign of an element before paying for another pop.
+            guard spin.spin(while: { queue.looksEmpty && !queue.isClosed }) else { return nil }
             switch queue.pop() {
             case .element(let element): return element
             case .closed: throw .closed
             case .empty: break
             }
-            // Wait for a sign of an element before paying for another pop.
-            guard spin.spin(while: { queue.looksEmpty && !queue.isClosed }) else { return nil }
         }
     }
 
@@ -278,9 +281,19 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
     /// ``popSpinning()``.
     @inlinable
     func receiveWithoutWaiting() throws(ChannelError) -> Element? {
-        // A ready element first, with no spin to set up.
-        if case .element(let element) = queue.pop() { return element }
+        if let element = try popNow() { return element }
         return try popSpinning()
+    }
+
+    /// One pop, with no spin to set up: the element, or nil when the queue is empty.
+    /// - Throws: ``ChannelError/closed`` once the channel is closed and drained.
+    @inlinable
+    func popNow() throws(ChannelError) -> Element? {
+        switch queue.pop() {
+        case .element(let element): return element
+        case .closed: throw .closed
+        case .empty: return nil
+        }
     }
 
     /// The waiting half of `receive()`: registers, suspends until a send, a close or a
@@ -351,9 +364,9 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
     @inlinable
     nonisolated(nonsending) func receive(within limit: WaitLimit) async throws -> Element {
         // One pop before the clock is read: a ready element costs what `receive()` costs.
-        if case .element(let element) = queue.pop() { return element }
+        if let element = try popNow() { return element }
         let deadline = limit.monotonicDeadline
-        if let element = try receiveWithoutWaiting() { return element }
+        if let element = try popSpinning() { return element }
         return try await receiveWaiting(deadline: deadline)
     }
 
@@ -401,7 +414,7 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
     /// nanoseconds) with `.timedOut`.
     @inlinable
     func receiveSync(within limit: WaitLimit) throws(ChannelError) -> Element {
-        if case .element(let element) = queue.pop() { return element }
+        if let element = try popNow() { return element }
         let deadline = limit.monotonicDeadline
         if let element = try popSpinning(.forBlockingWait(limit: deadline)) { return element }
         return try receiveSyncSlow(deadline: deadline)
@@ -440,7 +453,7 @@ final class UnboundedChannelStorage<Element: Sendable>: Sendable {
     @inlinable
     func receiveSync() throws(ChannelError) -> Element {
         // A ready element first, before the idle policy's clock read.
-        if case .element(let element) = queue.pop() { return element }
+        if let element = try popNow() { return element }
         if let element = try popSpinning(.forBlockingWait()) { return element }
         return try receiveSyncSlow()
     }
