@@ -191,8 +191,8 @@ package struct IdleHistory: Sendable, Hashable {
 package struct IdleWait {
     // Five words: small enough to be passed in registers. With a sixth, the compiler passed
     // the value by reference, and the spin's callee read the caller's fresh stores with wider
-    // loads that could not be forwarded, a stall on every receive (14 % of a consumer's time
-    // in `xthread-post-1p1c`).
+    // loads that could not be forwarded: a stall on every receive, 14 % of the profile of
+    // `xthread-post-1p1c` with its consumer on the global executor.
 
     /// Pauses left before the next look at the clock (or, with no deadline, before the end).
     @usableFromInline var pausesLeft: Int
